@@ -1,0 +1,53 @@
+"""The core never imports Qt: it must run (and be tested) without a display."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import voicestudio
+
+CORE = ("audio", "model", "store", "dataset", "device")
+FORBIDDEN = ("PySide6", "pyqtgraph", "voicestudio.ui", "shiboken6")
+ROOT = pathlib.Path(voicestudio.__file__).parent
+
+
+def core_modules():
+    for package in CORE:
+        yield from sorted((ROOT / package).rglob("*.py"))
+    yield ROOT / "cli.py"
+
+
+def imported_names(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def test_core_sources_do_not_import_qt():
+    offenders = [
+        f"{path.relative_to(ROOT.parent)} imports {name}"
+        for path in core_modules()
+        if path.exists()
+        for name in imported_names(path)
+        if name.split(".")[0] in FORBIDDEN or name.startswith("voicestudio.ui")
+    ]
+    assert offenders == []
+
+
+def test_core_imports_with_qt_unavailable():
+    """Import every core module in a process where Qt cannot be imported at all."""
+    modules = [
+        ".".join(path.relative_to(ROOT.parent).with_suffix("").parts)
+        for path in core_modules()
+        if path.name != "__init__.py" and "migrations" not in path.parts
+    ]
+    code = (
+        "import sys\n"
+        "for name in ('PySide6', 'pyqtgraph', 'shiboken6'): sys.modules[name] = None\n"
+        f"import importlib\nfor m in {modules!r}: importlib.import_module(m)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,3 @@
+from voicestudio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,332 @@
+"""``voicestudio`` command line: the same core functions the window uses.
+
+Exit codes: 0 success, 1 failure, 2 usage. Errors are one line on stderr; the
+traceback only with ``--debug``. ``--json`` output is documented in README.md
+and kept stable. Heavy modules are imported inside the commands, so
+``voicestudio --help`` and the window's start stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import traceback
+
+from voicestudio import __version__
+from voicestudio.errors import VoiceStudioError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(VoiceStudioError):
+    """Arguments that parse but make no sense together."""
+
+
+def default_annotator() -> str:
+    name = os.environ.get("VOICESTUDIO_ANNOTATOR")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name on this system (containers without passwd)
+        return "annotator"
+
+
+def _print_json(data) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def _open_project(args):
+    from voicestudio.store.project import open_project, resolve_project_target
+
+    return open_project(resolve_project_target(args.db))
+
+
+# Commands ------------------------------------------------------------------
+
+def cmd_import(args) -> int:
+    from voicestudio.dataset.importer import SegmentRule, import_paths
+    from voicestudio.progress import TerminalBar
+
+    try:
+        rule = SegmentRule.parse(args.segment)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    project = _open_project(args)
+    bar = TerminalBar("importing")
+    try:
+        result = import_paths(project, args.paths, rule=rule, progress=bar)
+    finally:
+        bar.close()
+        project.close()
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(
+            f"{result.files_added} files added ({result.clips_added} clips), "
+            f"{result.files_unchanged} unchanged, {result.files_relinked} relinked, "
+            f"{len(result.duplicates)} duplicates, {len(result.skipped)} not audio, "
+            f"{len(result.failures)} failed"
+        )
+        for problem in result.duplicates:
+            print(f"duplicate: {problem.path}: {problem.reason}")
+    for problem in result.failures:
+        print(f"voicestudio: {problem.path}: {problem.reason}", file=sys.stderr)
+    return EXIT_FAILURE if result.failures else EXIT_OK
+
+
+def _load_detector(args):
+    from voicestudio.model.detector import Detector
+
+    return Detector(args.model, threads=args.threads)
+
+
+def cmd_score(args) -> int:
+    from voicestudio.dataset.scoring import score_project
+    from voicestudio.progress import TerminalBar
+
+    detector = _load_detector(args)
+    project = _open_project(args)
+    bar = TerminalBar("scoring")
+    try:
+        result = score_project(project, detector, rescore=args.rescore, progress=bar)
+    finally:
+        bar.close()
+        project.close()
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(
+            f"{result.scored} clips scored with {detector.card.name} "
+            f"({result.already_scored} already had predictions, {len(result.failures)} failed) "
+            f"in {result.elapsed_s:.1f} s"
+        )
+    for problem in result.failures:
+        print(f"voicestudio: {problem.path}: {problem.reason}", file=sys.stderr)
+    return EXIT_FAILURE if result.failures else EXIT_OK
+
+
+def cmd_predict(args) -> int:
+    from voicestudio.errors import AudioError
+
+    detector = _load_detector(args)
+    results, failed = [], 0
+    for path in args.files:
+        try:
+            prediction = detector.predict_file(path)
+        except AudioError as exc:
+            failed += 1
+            print(f"voicestudio: {exc}", file=sys.stderr)
+            results.append({"path": str(path), "error": exc.reason})
+            continue
+        results.append({"path": str(path), **prediction_dict(prediction)})
+        if not args.json:
+            print(f"{path}\t{prediction.label}\t{prediction.clip_score:.3f}")
+    if args.json:
+        _print_json({"model": model_dict(detector), "results": results})
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def model_dict(detector) -> dict:
+    return {
+        "path": str(detector.path),
+        "sha256": detector.sha256,
+        "name": detector.card.name,
+        "threshold": detector.card.threshold,
+    }
+
+
+def prediction_dict(prediction) -> dict:
+    """A prediction as JSON: silent windows have ``probability: null``."""
+    return {
+        "label": prediction.label,
+        "score": round(float(prediction.clip_score), 6),
+        "threshold": prediction.threshold,
+        "windows": [
+            {
+                "start_s": round(float(start), 4),
+                "probability": None if silent else round(float(prob), 6),
+                "silent": bool(silent),
+            }
+            for start, prob, silent in zip(
+                prediction.window_starts_s, prediction.window_probs, prediction.silent
+            )
+        ],
+    }
+
+
+def cmd_label(args) -> int:
+    from voicestudio.dataset.labels import apply_label, apply_label_csv
+
+    project = _open_project(args)
+    try:
+        if args.from_csv:
+            if args.clip or args.value:
+                raise UsageError("give either CLIP VALUE or --from-csv FILE, not both")
+            result = apply_label_csv(project, args.from_csv, default_annotator=args.annotator)
+            if args.json:
+                _print_json(result.to_dict())
+            else:
+                print(f"{result.labelled} labels written, {len(result.failures)} rows failed")
+            for problem in result.failures:
+                print(f"voicestudio: {args.from_csv}: {problem}", file=sys.stderr)
+            return EXIT_FAILURE if result.failures else EXIT_OK
+        if not (args.clip and args.value):
+            raise UsageError("label needs CLIP VALUE (or --from-csv FILE)")
+        event = apply_label(project, args.clip, args.value, annotator=args.annotator, note=args.note)
+    finally:
+        project.close()
+    if args.json:
+        _print_json(event)
+    else:
+        print(f"clip {event['clip_id']}: {event['value'] or 'cleared'} by {event['annotator']}")
+    return EXIT_OK
+
+
+def cmd_stats(args) -> int:
+    from voicestudio.dataset.report import project_stats
+
+    project = _open_project(args)
+    try:
+        detector = _load_detector(args) if args.model else None
+        stats = project_stats(project, detector=detector, threshold=args.threshold)
+    finally:
+        project.close()
+    if args.json:
+        _print_json(stats)
+        return EXIT_OK
+    print(f"clips: {stats['clips']}, labelled: {stats['labelled']}")
+    for label, count in stats["labels"].items():
+        print(f"  {label}: {count}")
+    for annotator, counts in stats["annotators"].items():
+        print(f"  {annotator}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if "confusion" in stats:
+        c = stats["confusion"]
+        print(f"model {c['model']} at threshold {c['threshold']}:")
+        print(f"              predicted human  predicted nonhuman")
+        print(f"  human       {c['tp']:>15}  {c['fn']:>18}")
+        print(f"  nonhuman    {c['fp']:>15}  {c['tn']:>18}")
+        print(f"  ({c['unscored']} labelled clips have no prediction from this model: run score)")
+    return EXIT_OK
+
+
+def cmd_clips(args) -> int:
+    from voicestudio.dataset.report import list_clips
+
+    project = _open_project(args)
+    try:
+        rows = list_clips(project, limit=args.limit)
+    finally:
+        project.close()
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['id']}\t{row['start_s']:.2f}-{row['end_s']:.2f}\t{row['label'] or '-'}\t{row['path']}")
+    return EXIT_OK
+
+
+def cmd_gui(args) -> int:
+    try:
+        from voicestudio.ui.app import run
+    except ImportError as exc:
+        raise VoiceStudioError(f"the workstation window is not available: {exc}") from None
+    return run(args)
+
+
+# Parser --------------------------------------------------------------------
+
+def _common_options(in_command: bool) -> argparse.ArgumentParser:
+    """--db/--json/--debug, accepted before or after the command.
+
+    In a command's parser the defaults are suppressed, or they would overwrite
+    values given before the command (``voicestudio --json stats``).
+    """
+    default = {"default": argparse.SUPPRESS} if in_command else {}
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="project database: a file path or SQLAlchemy URL (default: $VOICESTUDIO_DB, else the default project)", **default)
+    common.add_argument("--json", action="store_true", help="machine-readable output on stdout", **default)
+    common.add_argument("--debug", action="store_true", help="show full tracebacks", **default)
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(in_command=True)
+    parser = argparse.ArgumentParser(
+        prog="voicestudio", parents=[_common_options(in_command=False)],
+        description="Build and audit human-voice detection datasets and models. With no command, opens the workstation.",
+    )
+    parser.add_argument("--version", action="version", version=f"voicestudio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    def model_options(p):
+        p.add_argument("--model", help="a .tflite model (default: the built-in detector)")
+        p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: min(4, cores))")
+
+    add("gui", cmd_gui, "open the workstation window")
+
+    p = add("import", cmd_import, "import audio files and folders into the project")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--segment", default="auto", metavar="auto|none|silence|SECONDS",
+                   help="split files into clips: auto (long files at silences), none, silence, or fixed SECONDS")
+
+    p = add("score", cmd_score, "predict the clips that have no prediction from the model yet")
+    model_options(p)
+    p.add_argument("--rescore", action="store_true", help="score every clip again")
+
+    p = add("predict", cmd_predict, "predict audio files (no project needed)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    model_options(p)
+
+    p = add("label", cmd_label, "label a clip human, nonhuman or unsure")
+    p.add_argument("clip", nargs="?", help="clip id or audio file path")
+    p.add_argument("value", nargs="?", help="human | nonhuman | unsure | clear")
+    p.add_argument("--annotator", default=default_annotator(), help="who is labelling (default: $VOICESTUDIO_ANNOTATOR or the login name)")
+    p.add_argument("--note")
+    p.add_argument("--from-csv", metavar="FILE", help="CSV with columns path,label[,annotator]")
+
+    p = add("stats", cmd_stats, "label counts; with --model, the confusion matrix against the latest labels")
+    model_options(p)
+    p.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+
+    p = add("clips", cmd_clips, "list the project's clips with their current labels")
+    p.add_argument("--limit", type=int, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", cmd_gui)
+    try:
+        return func(args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except VoiceStudioError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("voicestudio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, trace with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"voicestudio: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
