@@ -11,3 +11,16 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.delenv("VOICESTUDIO_DB", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(model_dir):
+    """A real .tflite detector (dynamic batch, NHWC, sigmoid) with its card."""
+    import tinymodels
+
+    return tinymodels.build_mean_model(model_dir)

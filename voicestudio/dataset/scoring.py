@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from voicestudio.dataset.importer import FileProblem
 from voicestudio.errors import AudioError
 from voicestudio.progress import CancelToken, ProgressCallback, report
+from voicestudio.store import clips as clip_store
 from voicestudio.store import predictions as prediction_store
 from voicestudio.store.project import Project
 
@@ -64,7 +65,7 @@ def score_project(
     model_id = register(project, detector)
     with project.session() as session:
         jobs = prediction_store.clips_to_score(session, model_id, rescore=rescore)
-        result.already_scored = prediction_store.count_clips(session) - len(jobs)
+        result.already_scored = clip_store.count_clips(session) - len(jobs)
 
     def predict(job):
         try:
@@ -91,7 +92,7 @@ def score_project(
             if error is not None:
                 result.failures.append(FileProblem(job.path, error))
             else:
-                pending_writes.append((job.clip_id, prediction))
+                pending_writes.append((job.id, prediction))
             if len(pending_writes) >= WRITE_BATCH:
                 result.scored += _write(project, model_id, pending_writes)
             report(progress, done, len(jobs), job.path)

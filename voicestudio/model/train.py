@@ -1,0 +1,440 @@
+"""Train a compact human-voice CNN and convert it to TFLite (needs ``voicestudio[train]``).
+
+``voicestudio train DATA_DIR OUT.tflite`` reads a folder-per-class set: either
+``DATA_DIR/{human,nonhuman}/...`` or already split into
+``DATA_DIR/{train,val,test}/{human,nonhuman}/...`` (the layout ``export`` writes).
+Unsplit sets are split by source group (the first folder below the class
+folder, or ``source_group`` in a ``manifest.csv``) so validation never shares a
+source with training.
+
+Features are computed with the same code the detector runs
+(``voicestudio.audio.features``): training and inference cannot drift. The
+network is a depthwise-separable CNN over the window's feature image; it
+normalises each image itself (per-coefficient mean removal over time and a
+learned scale), so loudness and channel colouring are not shortcuts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from voicestudio.audio.decode import load_audio
+from voicestudio.audio.features import (
+    FeatureSpec,
+    features,
+    pad_to_window,
+    silent_windows,
+    window_images,
+    window_starts,
+)
+from voicestudio.errors import AudioError, MissingExtraError, VoiceStudioError
+
+CLASSES = ("nonhuman", "human")  # output order: index 1 is the positive class
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class LabelledFile:
+    path: Path
+    label: str  # "human" | "nonhuman"
+    group: str  # source group: files of one group never span two splits
+    split: str | None = None
+
+
+@dataclass
+class WindowSet:
+    """Feature images of non-silent windows, with labels and the file each came from."""
+
+    images: np.ndarray  # (n, frames, coeffs) float32
+    labels: np.ndarray  # (n,) int: 1 = human
+    file_index: np.ndarray  # (n,) index into ``files``
+    files: list[LabelledFile] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    seed: int = 0
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    width: int = 32  # channels of the first block; the model has well under 500k parameters
+
+
+# Finding the data ---------------------------------------------------------------
+
+def _files_under(folder: Path):
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def find_labelled_files(data_dir) -> list[LabelledFile]:
+    """Files of a folder-per-class set, with source groups and (if present) splits."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise VoiceStudioError(f"{root}: not a folder")
+    manifest_groups = _manifest_groups(root)
+    found: list[LabelledFile] = []
+    split_dirs = [root / s for s in SPLITS if (root / s).is_dir()]
+    layouts = [(d, d.name) for d in split_dirs] if split_dirs else [(root, None)]
+    for base, split in layouts:
+        for label in CLASSES:
+            class_dir = base / label
+            if not class_dir.is_dir():
+                continue
+            for path in _files_under(class_dir):
+                relative = path.relative_to(class_dir)
+                group = manifest_groups.get(path.resolve()) or (
+                    f"{label}/{relative.parts[0]}" if len(relative.parts) > 1 else f"{label}/{path.stem}"
+                )
+                found.append(LabelledFile(path, label, group, split))
+    labels = {f.label for f in found}
+    if labels != set(CLASSES):
+        raise VoiceStudioError(
+            f"{root}: needs audio in both human/ and nonhuman/ folders"
+            + (" (inside train/ val/ test/)" if split_dirs else "")
+        )
+    return found
+
+
+def _manifest_groups(root: Path) -> dict[Path, str]:
+    manifest = root / "manifest.csv"
+    if not manifest.exists():
+        return {}
+    groups = {}
+    with open(manifest, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row.get("path") and row.get("source_group"):
+                groups[(root / row["path"]).resolve()] = row["source_group"]
+    return groups
+
+
+def assign_splits(files: list[LabelledFile], config: TrainConfig) -> list[LabelledFile]:
+    """Grouped, per-class split: each source group lands wholly in one split.
+
+    Deterministic for a seed: groups are ordered by a hash of their name and the seed.
+    """
+    if all(f.split for f in files):
+        return files
+    out = []
+    for label in CLASSES:
+        groups = sorted({f.group for f in files if f.label == label},
+                        key=lambda g: zlib.crc32(f"{config.seed}:{g}".encode()))
+        n = len(groups)
+        n_test = max(1, round(n * config.test_fraction)) if n >= 3 else 0
+        n_val = max(1, round(n * config.val_fraction)) if n >= 3 else (1 if n == 2 else 0)
+        split_of = {g: "test" for g in groups[:n_test]}
+        split_of.update({g: "val" for g in groups[n_test:n_test + n_val]})
+        for f in files:
+            if f.label == label:
+                out.append(LabelledFile(f.path, f.label, f.group, split_of.get(f.group, "train")))
+    return out
+
+
+# Features ---------------------------------------------------------------------------
+
+def clip_windows(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """Images of the non-silent windows of one clip: exactly what the detector feeds the model."""
+    samples = pad_to_window(samples, spec)
+    frames = features(samples, spec)
+    starts = window_starts(len(frames), spec)
+    keep = ~silent_windows(samples, starts, spec)
+    return window_images(frames, starts[keep], spec)
+
+
+def build_window_set(files: list[LabelledFile], spec: FeatureSpec, *, augment=None, report=print) -> WindowSet:
+    images, labels, index = [], [], []
+    for i, f in enumerate(files):
+        try:
+            audio = load_audio(f.path, sample_rate=spec.sample_rate)
+        except AudioError as exc:
+            report(f"skipped {exc}")
+            continue
+        variants = augment(audio.samples, f) if augment else [audio.samples]
+        for samples in variants:
+            windows = clip_windows(samples, spec)
+            images.append(windows)
+            labels.append(np.full(len(windows), CLASSES.index(f.label), np.int64))
+            index.append(np.full(len(windows), i, np.int64))
+    if not images:
+        raise VoiceStudioError("no usable audio in the training set")
+    return WindowSet(np.concatenate(images), np.concatenate(labels), np.concatenate(index), list(files))
+
+
+# The network ------------------------------------------------------------------------
+
+def _tf():
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise MissingExtraError("training and conversion", "train", "tensorflow") from None
+    return tf
+
+
+def build_model(spec: FeatureSpec, width: int = 32):
+    """Depthwise-separable CNN over a (frames, coeffs, 1) image -> P(human)."""
+    tf = _tf()
+    layers = tf.keras.layers
+    frames, coeffs = spec.image_shape
+    inputs = layers.Input((frames, coeffs, 1), name="features")
+    # Per-image normalisation inside the graph: remove each coefficient's mean
+    # over time (loudness and channel colouring), then scale by the image's
+    # spread. The detector can then feed raw features.
+    x = layers.Lambda(lambda t: t - tf.reduce_mean(t, axis=1, keepdims=True), name="cmn")(inputs)
+    x = layers.Lambda(
+        lambda t: t / (tf.sqrt(tf.reduce_mean(tf.square(t), axis=[1, 2, 3], keepdims=True)) + 1e-3),
+        name="scale",
+    )(x)
+    x = layers.Conv2D(width, 3, strides=(2, 1), padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    for filters, stride in ((width * 2, (2, 2)), (width * 2, (1, 1)), (width * 4, (2, 2)), (width * 4, (1, 1)), (width * 8, (2, 2))):
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU(6.0)(x)
+        x = layers.Conv2D(filters, 1, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU(6.0)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="p_human")(x)
+    return tf.keras.Model(inputs, outputs, name="voice_ds_cnn")
+
+
+def seed_everything(seed: int) -> None:
+    tf = _tf()
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.keras.utils.set_random_seed(seed)
+    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+
+
+# Conversion -------------------------------------------------------------------------
+
+def to_tflite(model, spec: FeatureSpec, *, quantize: str = "none", representative: np.ndarray | None = None) -> bytes:
+    """Convert with a dynamic batch dimension (the detector batches windows)."""
+    tf = _tf()
+    frames, coeffs = spec.image_shape
+    signature = tf.TensorSpec([None, frames, coeffs, 1], tf.float32, name="features")
+    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(signature)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
+    if quantize == "int8":
+        if representative is None or not len(representative):
+            raise VoiceStudioError("int8 quantisation needs a representative set")
+
+        def samples():
+            for image in representative:
+                yield [image[None, ..., None].astype(np.float32)]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = samples
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    elif quantize == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantize != "none":
+        raise VoiceStudioError(f"unknown quantisation {quantize!r}")
+    return converter.convert()
+
+
+def write_atomically(data: bytes, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def dumps(data) -> str:
+    return json.dumps(data, indent=2, default=json_default)
+
+
+# Metrics -----------------------------------------------------------------------------
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve by the rank statistic (ties count half)."""
+    labels = np.asarray(labels).astype(bool)
+    pos, neg = labels.sum(), (~labels).sum()
+    if pos == 0 or neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = np.asarray(scores)[order]
+    # average ranks over ties
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate(([0], boundaries))
+    ends = np.concatenate((boundaries, [len(scores)]))
+    for s, e in zip(starts, ends):
+        ranks[order[s:e]] = (s + e + 1) / 2
+    return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def binary_report(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    labels = np.asarray(labels).astype(bool)
+    predicted = np.asarray(scores) >= threshold
+    tp = int((predicted & labels).sum())
+    fn = int((~predicted & labels).sum())
+    fp = int((predicted & ~labels).sum())
+    tn = int((~predicted & ~labels).sum())
+    tpr = tp / max(tp + fn, 1)
+    tnr = tn / max(tn + fp, 1)
+    return {
+        "n": int(len(labels)),
+        "roc_auc": round(roc_auc(labels, scores), 4),
+        "balanced_accuracy": round((tpr + tnr) / 2, 4),
+        "threshold": threshold,
+        "confusion": {"tp": tp, "fn": fn, "fp": fp, "tn": tn},
+    }
+
+
+def best_balanced_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold that maximises balanced accuracy on the validation clips."""
+    candidates = np.unique(np.round(np.asarray(scores), 3))
+    if len(candidates) == 0:
+        return 0.5
+    best = max(candidates, key=lambda t: binary_report(labels, scores, float(t))["balanced_accuracy"])
+    return float(best)
+
+
+# Training ----------------------------------------------------------------------------
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    int8_path: Path | None
+    card: dict
+    history: dict
+
+
+def clip_scores(probabilities: np.ndarray, file_index: np.ndarray, n_files: int) -> dict[int, float]:
+    """Clip score = max over the clip's non-silent windows (the card's default rule)."""
+    scores: dict[int, float] = {}
+    for i, p in zip(file_index.tolist(), probabilities.tolist()):
+        scores[i] = max(scores.get(i, 0.0), p)
+    return scores
+
+
+def evaluate_clips(predict, windows: WindowSet, threshold: float | None = None) -> dict:
+    probabilities = predict(windows.images)
+    scores = clip_scores(probabilities, windows.file_index, len(windows.files))
+    indices = sorted(scores)
+    labels = np.array([windows.files[i].label == "human" for i in indices])
+    values = np.array([scores[i] for i in indices])
+    if threshold is None:
+        threshold = best_balanced_threshold(labels, values)
+    return binary_report(labels, values, threshold)
+
+
+def train(
+    data_dir,
+    out_path,
+    *,
+    spec: FeatureSpec = FeatureSpec(),
+    config: TrainConfig = TrainConfig(),
+    augment=None,
+    name: str = "voice-detector",
+    provenance: dict | None = None,
+    report=print,
+) -> TrainResult:
+    """Train on a folder-per-class set; write ``out_path`` (float32), its int8 twin and cards."""
+    tf = _tf()
+    seed_everything(config.seed)
+    files = assign_splits(find_labelled_files(data_dir), config)
+    by_split = {s: [f for f in files if f.split == s] for s in SPLITS}
+    if not by_split["train"]:
+        raise VoiceStudioError(f"{data_dir}: no training files")
+    val_files = by_split["val"] or by_split["test"] or by_split["train"]
+    report(", ".join(f"{s}: {len(by_split[s])} files" for s in SPLITS))
+
+    train_set = build_window_set(by_split["train"], spec, augment=augment, report=report)
+    val_set = build_window_set(val_files, spec, report=report)
+    test_set = build_window_set(by_split["test"], spec, report=report) if by_split["test"] else None
+    report(f"windows: train {len(train_set.labels)}, val {len(val_set.labels)}")
+
+    model = build_model(spec, config.width)
+    counts = np.bincount(train_set.labels, minlength=2)
+    class_weight = {c: len(train_set.labels) / (2.0 * max(counts[c], 1)) for c in (0, 1)}
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(config.learning_rate),
+        loss=tf.keras.losses.BinaryCrossentropy(label_smoothing=0.05),
+        metrics=[tf.keras.metrics.AUC(name="auc")],
+    )
+    history = model.fit(
+        train_set.images[..., None], train_set.labels.astype(np.float32),
+        validation_data=(val_set.images[..., None], val_set.labels.astype(np.float32)),
+        epochs=config.epochs, batch_size=config.batch_size, class_weight=class_weight, verbose=2,
+        callbacks=[
+            tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=6, restore_best_weights=True),
+            tf.keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max", factor=0.5, patience=3),
+        ],
+    )
+
+    def predict(images):
+        return model.predict(images[..., None], batch_size=256, verbose=0)[:, 0]
+
+    val_metrics = evaluate_clips(predict, val_set)
+    threshold = val_metrics["threshold"]
+    metrics = {"validation": val_metrics}
+    if test_set is not None:
+        metrics["test"] = evaluate_clips(predict, test_set, threshold)
+    report(f"metrics: {dumps(metrics)}")
+
+    out_path = Path(out_path)
+    write_atomically(to_tflite(model, spec), out_path)
+    rng = np.random.default_rng(config.seed)
+    representative = train_set.images[rng.choice(len(train_set.images), min(500, len(train_set.images)), replace=False)]
+    int8_path = out_path.with_name(out_path.stem + "-int8.tflite")
+    write_atomically(to_tflite(model, spec, quantize="int8", representative=representative), int8_path)
+
+    card = {
+        "card_version": 1,
+        "name": name,
+        "version": utc_now()[:10],
+        "labels": list(CLASSES),
+        "positive_label": "human",
+        "threshold": threshold,
+        "feature_spec": spec.to_dict(),
+        "input_layout": "NHWC",
+        "output": "sigmoid",
+        "clip_score": "max",
+        "training": {
+            "data_dir": str(data_dir),
+            "files": {s: len(by_split[s]) for s in SPLITS},
+            "groups": {s: len({f.group for f in by_split[s]}) for s in SPLITS},
+            "windows": {"train": int(len(train_set.labels)), "val": int(len(val_set.labels))},
+            "epochs_run": len(history.history.get("loss", [])),
+            "seed": config.seed,
+            "parameters": int(model.count_params()),
+            **(provenance or {}),
+        },
+        "metrics": metrics,
+        "created_at": utc_now(),
+    }
+    for path, quantization in ((out_path, "float32"), (int8_path, "int8")):
+        write_atomically(
+            dumps({**card, "name": name if quantization == "float32" else f"{name}-int8", "quantization": quantization}).encode(),
+            path.with_suffix(".json"),
+        )
+    return TrainResult(out_path, int8_path, card, {k: [float(v) for v in vals] for k, vals in history.history.items()})
