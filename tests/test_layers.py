@@ -15,7 +15,6 @@ ROOT = pathlib.Path(voicestudio.__file__).parent
 def core_modules():
     for package in CORE:
         yield from sorted((ROOT / package).rglob("*.py"))
-    yield ROOT / "cli.py"
 
 
 def imported_names(path):
@@ -44,7 +43,7 @@ def test_core_imports_with_qt_unavailable():
         ".".join(path.relative_to(ROOT.parent).with_suffix("").parts)
         for path in core_modules()
         if path.name != "__init__.py" and "migrations" not in path.parts
-    ]
+    ] + ["voicestudio.cli"]  # the CLI opens the window lazily, only for `gui`
     code = (
         "import sys\n"
         "for name in ('PySide6', 'pyqtgraph', 'shiboken6'): sys.modules[name] = None\n"

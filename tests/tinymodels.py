@@ -49,6 +49,22 @@ def card_for(spec: FeatureSpec, **overrides) -> dict:
     return {"name": "mean-model", "feature_spec": spec.to_dict(), **overrides}
 
 
+def representative_images(spec: FeatureSpec) -> list[np.ndarray]:
+    """Feature images of tones, noise and speech-like sound: the range real input covers."""
+    import audiofiles
+    from voicestudio.audio.features import features, window_images, window_starts
+
+    sr = spec.sample_rate
+    signals = [audiofiles.speechlike(sr, 3.0, seed=s) for s in range(3)]
+    signals += [audiofiles.noise(sr, 2.0, seed=s, level=lvl) for s, lvl in ((0, 0.3), (1, 0.01))]
+    signals += [audiofiles.tone(sr, 2.0, f) for f in (200, 1000, 3000)]
+    images = []
+    for y in signals:
+        frames = features(y, spec)
+        images.extend(window_images(frames, window_starts(len(frames), spec), spec).astype(np.float32))
+    return images
+
+
 def build_mean_model(out_dir, *, spec: FeatureSpec = FeatureSpec(), dynamic_batch: bool = True,
                      layout: str = "NHWC", output: str = "sigmoid", quantize: str | None = None,
                      name: str | None = None, card: bool = True) -> Path:
@@ -62,8 +78,7 @@ def build_mean_model(out_dir, *, spec: FeatureSpec = FeatureSpec(), dynamic_batc
         p = tf.sigmoid(MEAN_A * tf.reduce_mean(x, axis=axes) + MEAN_B)[:, None]
         return tf.concat([1 - p, p], axis=1) if output == "softmax" else p
 
-    rng = np.random.default_rng(0)
-    representative = [rng.normal(-10, 15, [1, *shape[1:]]).astype(np.float32) for _ in range(32)]
+    representative = [image.reshape(1, *shape[1:]) for image in representative_images(spec)]
     blob = _convert(fn, [tf.TensorSpec(shape, tf.float32)], quantize, representative)
     name = name or f"mean-{layout.lower()}-{output}-{'dyn' if dynamic_batch else 'b1'}{'-' + quantize if quantize else ''}"
     return _write(Path(out_dir), name, blob,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from voicestudio.errors import ModelError, VoiceStudioError
 
-# (module with Interpreter, distribution name for the version)
+# (module to import, attribute path to the Interpreter class, distribution name)
 RUNTIMES = (
-    ("ai_edge_litert.interpreter", "ai-edge-litert"),
-    ("tflite_runtime.interpreter", "tflite-runtime"),
-    ("tensorflow.lite", "tensorflow"),
+    ("ai_edge_litert.interpreter", "Interpreter", "ai-edge-litert"),
+    ("tflite_runtime.interpreter", "Interpreter", "tflite-runtime"),
+    ("tensorflow", "lite.Interpreter", "tensorflow"),  # tf.lite is a lazy API module
 )
 TFLITE_IDENTIFIER = b"TFL3"
 
@@ -56,10 +56,11 @@ def check_tflite_file(path) -> Path:
 def _interpreter_class():
     from importlib import metadata
 
-    for module_name, distribution in RUNTIMES:
+    for module_name, attribute, distribution in RUNTIMES:
         try:
-            module = importlib.import_module(module_name)
-            cls = module.Interpreter
+            cls = importlib.import_module(module_name)
+            for name in attribute.split("."):
+                cls = getattr(cls, name)
         except Exception:  # ImportError, or a broken install (NumPy ABI mismatch)
             continue
         try:

@@ -50,16 +50,44 @@ def _is_url(target: str) -> bool:
 
 
 def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not one of our projects before anything writes to it.
+
+    Opening for real sets WAL mode, which rewrites the header: so existing
+    files are first inspected through a read-only connection.
+    """
     if path.is_dir():
         raise ProjectError(f"{path}: is a folder, not a project file")
-    if path.exists() and path.stat().st_size > 0:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if head != _SQLITE_MAGIC:
+        raise ProjectError(f"{path}: not a VoiceStudio project (not an SQLite database)")
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            with open(path, "rb") as f:
-                head = f.read(16)
-        except OSError as exc:
-            raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        if head != _SQLITE_MAGIC:
-            raise ProjectError(f"{path}: not a VoiceStudio project (not an SQLite database)")
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            revision = (
+                conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                if "alembic_version" in tables else None
+            )
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"{path}: not a usable project database ({exc})") from None
+    _check_revision(str(path), revision[0] if revision else None, tables)
+
+
+def _check_revision(label: str, revision: str | None, tables) -> None:
+    if revision is None and tables:
+        raise ProjectError(f"{label}: not a VoiceStudio project (it has other tables: {', '.join(sorted(tables)[:5])})")
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        raise ProjectError(f"{label}: written by a newer VoiceStudio (schema {revision}); upgrade VoiceStudio to open it")
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -194,16 +222,7 @@ def _migrate(project: Project) -> None:
         revision = current_revision(connection)
         if revision == SCHEMA_REVISION:
             return
-        if revision is None:
-            tables = inspect(connection).get_table_names()
-            if tables:
-                raise ProjectError(
-                    f"{project.label}: not a VoiceStudio project (it has other tables: {', '.join(sorted(tables)[:5])})"
-                )
-        elif revision not in KNOWN_REVISIONS:
-            raise ProjectError(
-                f"{project.label}: written by a newer VoiceStudio (schema {revision}); upgrade VoiceStudio to open it"
-            )
+        _check_revision(project.label, revision, inspect(connection).get_table_names())
         run_migrations(connection)
 
 
