@@ -159,3 +159,28 @@ def test_features_refuse_wrong_rate_and_shape():
         F.mfcc(np.zeros(44100, np.float32), spec, sample_rate=44100)
     with pytest.raises(ValueError, match="mono"):
         F.mfcc(np.zeros((2, 1000), np.float32), spec)
+
+
+def test_cold_numpy_path_and_fast_scipy_path_agree():
+    """A fresh process computes its first clip with numpy only; later ones use scipy."""
+    spec = FeatureSpec()
+    frames = F._frames(speechlike(spec.sample_rate, 2.0, seed=5), spec)
+    for kind in ("mfcc", "logmel"):
+        cold = F._features(frames, spec, kind, fast=False)
+        fast = F._features(frames, spec, kind, fast=True)
+        np.testing.assert_allclose(fast, cold, rtol=1e-4, atol=1e-3 * np.abs(cold).max())
+    np.testing.assert_allclose(F._power(frames, spec, True), F._power(frames, spec, False), rtol=1e-3, atol=1e-9)
+
+
+def test_first_clip_in_a_fresh_process_imports_no_scipy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from voicestudio.audio.features import FeatureSpec, mfcc\n"
+        "mfcc(np.zeros(16000, np.float32), FeatureSpec())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -95,16 +95,20 @@ def probe(path) -> AudioInfo:
     path = Path(path)
     _check_file(path)
     try:
-        info = sf.info(str(path))
+        with sf.SoundFile(str(path)) as f:
+            return _sndfile_info(path, f)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         return _probe_other(path, _reason(exc))
-    if info.frames <= 0:
+
+
+def _sndfile_info(path, f: sf.SoundFile) -> AudioInfo:
+    if f.frames <= 0:
         raise AudioError(path, "no audio frames")
-    if info.samplerate <= 0 or info.channels <= 0:
+    if f.samplerate <= 0 or f.channels <= 0:
         raise AudioError(path, "invalid header (sample rate or channel count)")
     return AudioInfo(
-        path=str(path), format=info.format, subtype=info.subtype or None, sample_rate=int(info.samplerate),
-        channels=int(info.channels), frames=int(info.frames), duration_s=info.frames / info.samplerate,
+        path=str(path), format=f.format, subtype=f.subtype or None, sample_rate=int(f.samplerate),
+        channels=int(f.channels), frames=int(f.frames), duration_s=f.frames / f.samplerate,
         backend="soundfile",
     )
 
@@ -287,26 +291,44 @@ def load_audio(
     ``sample_rate`` resamples to that rate; otherwise the native rate is kept
     up to ``max_rate`` (higher rates are downsampled to it).
     """
-    info = info or probe(path)
+    if info is None:
+        try:  # the common case: one open, headers and data together
+            with sf.SoundFile(str(path)) as f:
+                info = _sndfile_info(path, f)
+                return _finish(path, info, _read_open(path, f, info, start_s, end_s), sample_rate, max_rate)
+        except (sf.LibsndfileError, RuntimeError, TypeError, OSError):
+            pass  # not for libsndfile, or unreadable: probe() says which, precisely
+        info = probe(path)
     first, last = _span(info, start_s, end_s)
-    rate_out = _target_rate(info.sample_rate, sample_rate, max_rate)
     if info.backend == "soundfile":
         try:
             with sf.SoundFile(info.path) as f:
-                if first:
-                    f.seek(first)
-                data = f.read(last - first, dtype="float32", always_2d=True)
+                samples = _read_open(path, f, info, start_s, end_s)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioError(path, f"cannot decode ({_reason(exc)})") from None
-        except MemoryError:
-            raise AudioError(path, "too large to decode at once") from None
-        samples = _mono(data)
     else:
         blocks = list(_pyav_blocks(path, first / info.sample_rate, last / info.sample_rate, info.sample_rate))
         samples = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    return _finish(path, info, samples, sample_rate, max_rate)
+
+
+def _read_open(path, f, info: AudioInfo, start_s: float, end_s: float | None) -> np.ndarray:
+    first, last = _span(info, start_s, end_s)
+    try:
+        if first:
+            f.seek(first)
+        return _mono(f.read(last - first, dtype="float32", always_2d=True))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(path, f"cannot decode ({_reason(exc)})") from None
+    except MemoryError:
+        raise AudioError(path, "too large to decode at once") from None
+
+
+def _finish(path, info: AudioInfo, samples: np.ndarray, sample_rate: int | None, max_rate: int) -> Audio:
     if len(samples) == 0:
         raise AudioError(path, "no audio could be decoded")
     _check_finite(path, samples)
+    rate_out = _target_rate(info.sample_rate, sample_rate, max_rate)
     if rate_out != info.sample_rate:
         samples = resample(samples, info.sample_rate, rate_out)
     return Audio(samples, rate_out)

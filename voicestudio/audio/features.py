@@ -16,6 +16,7 @@ computed twice.
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
@@ -29,8 +30,9 @@ WINDOWS = {"hamming": 0.54, "hann": 0.5}
 FEATURE_KINDS = ("mfcc", "logmel")
 
 # Inputs up to this many frames (about 40 s at a 10 ms hop) are done in one
-# numpy-only pass: importing scipy.fft costs ~130 ms, more than the work itself,
-# and a cold start (one clip in a fresh process) should pay only for numpy.
+# pass. Importing scipy.fft costs ~130 ms, more than the work on one clip, so a
+# cold start (one clip in a fresh process) uses numpy's FFT; once scipy.fft is
+# loaded (any long input, a batch job, the window), everything uses it.
 # Longer inputs go through scipy's pocketfft (5x numpy's float32 FFT here) in
 # batches of _FRAMES_PER_BATCH on a small thread pool: memory follows the batch,
 # not the input, and numpy/scipy release the GIL so both cores work.
@@ -225,12 +227,21 @@ def _windowed(frames: np.ndarray, spec: FeatureSpec, dtype) -> np.ndarray:
     return out
 
 
-def _power_small(frames: np.ndarray, spec: FeatureSpec) -> np.ndarray:
-    spectrum = np.fft.rfft(_windowed(frames, spec, np.float64), axis=-1)
-    return spectrum.real**2 + spectrum.imag**2
+def _fast() -> bool:
+    """scipy.fft and scipy.sparse are loaded: use them (and keep OpenBLAS out)."""
+    return "scipy.fft" in sys.modules and "scipy.sparse" in sys.modules
 
 
-def _power_large(frames: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+def load_fast_fft() -> None:
+    """Import scipy's FFT and sparse products now (batch jobs and the window call this once)."""
+    import scipy.fft  # noqa: F401
+    import scipy.sparse  # noqa: F401
+
+
+def _power(frames: np.ndarray, spec: FeatureSpec, fast: bool) -> np.ndarray:
+    if not fast:  # cold start: numpy only (its float32 FFT is slow, float64 is fine)
+        spectrum = np.fft.rfft(_windowed(frames, spec, np.float64), axis=-1)
+        return spectrum.real**2 + spectrum.imag**2
     import scipy.fft
 
     spectrum = scipy.fft.rfft(_windowed(frames, spec, np.float32), axis=-1)
@@ -243,12 +254,35 @@ def _power_large(frames: np.ndarray, spec: FeatureSpec) -> np.ndarray:
 def _sparse_filters(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float):
     """The mel filter bank as a sparse matrix for ``power @ filters`` (about 5% non-zero).
 
-    Besides skipping the zeros, a sparse product keeps OpenBLAS out of the
-    batch workers: its own threads spin between calls and starve them.
+    Besides skipping the zeros, a sparse product keeps OpenBLAS out: its
+    threads spin between calls and starve the other workers and the
+    interpreter on a small machine.
     """
     import scipy.sparse
 
     return scipy.sparse.csc_matrix(mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax).T)
+
+
+def _log(mel_power: np.ndarray, floor: float) -> np.ndarray:
+    np.maximum(mel_power, floor, out=mel_power)
+    np.log10(mel_power, out=mel_power)
+    mel_power *= 10.0
+    return mel_power
+
+
+def _features(frames: np.ndarray, spec: FeatureSpec, kind: str, fast: bool) -> np.ndarray:
+    """Log-mel or MFCC of a batch of frames."""
+    bank = (spec.sample_rate, spec.n_fft, spec.n_mels, float(spec.fmin), spec.effective_fmax)
+    power = _power(frames, spec, fast)
+    if fast:
+        import scipy.fft
+
+        logmel = _log(np.asarray(power @ _sparse_filters(*bank)), spec.log_floor)
+        if kind == "logmel":
+            return logmel
+        return scipy.fft.dct(logmel, type=2, norm="ortho", axis=-1)[:, : spec.n_mfcc]
+    logmel = _log(power @ mel_filterbank(*bank).T.astype(np.float64), spec.log_floor)
+    return logmel if kind == "logmel" else logmel @ dct_matrix(spec.n_mels, spec.n_mfcc)
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -268,27 +302,26 @@ def _map_batches(work, total: int) -> None:
         pass
 
 
-def stft_power(samples: np.ndarray, spec: FeatureSpec, sample_rate: int | None = None) -> np.ndarray:
-    """Power spectrogram ``|STFT|**2``, ``(n_frames, n_fft//2+1)`` float32."""
+def _compute(samples, spec: FeatureSpec, sample_rate, width: int, batch_fn) -> np.ndarray:
+    """Apply ``batch_fn(frames, fast)`` to all frames: one pass when short, batches on the pool when long."""
     _check_input(samples, spec, sample_rate)
     frames = _frames(samples, spec)
     if len(frames) <= _SMALL_INPUT_FRAMES:
-        return _power_small(frames, spec).astype(np.float32)
-    out = np.empty((len(frames), spec.n_fft // 2 + 1), np.float32)
+        return batch_fn(frames, _fast()).astype(np.float32, copy=False)
+    load_fast_fft()
+    out = np.empty((len(frames), width), np.float32)
 
     def work(start):
         batch = frames[start:start + _FRAMES_PER_BATCH]
-        out[start:start + len(batch)] = _power_large(batch, spec)
+        out[start:start + len(batch)] = batch_fn(batch, True)
 
     _map_batches(work, len(frames))
     return out
 
 
-def _log(mel_power: np.ndarray, floor: float) -> np.ndarray:
-    np.maximum(mel_power, floor, out=mel_power)
-    np.log10(mel_power, out=mel_power)
-    mel_power *= 10.0
-    return mel_power
+def stft_power(samples: np.ndarray, spec: FeatureSpec, sample_rate: int | None = None) -> np.ndarray:
+    """Power spectrogram ``|STFT|**2``, ``(n_frames, n_fft//2+1)`` float32."""
+    return _compute(samples, spec, sample_rate, spec.n_fft // 2 + 1, lambda f, fast: _power(f, spec, fast))
 
 
 def features(samples: np.ndarray, spec: FeatureSpec, sample_rate: int | None = None, kind: str | None = None) -> np.ndarray:
@@ -296,28 +329,11 @@ def features(samples: np.ndarray, spec: FeatureSpec, sample_rate: int | None = N
 
     ``kind`` defaults to ``spec.feature``.
     """
-    _check_input(samples, spec, sample_rate)
     kind = kind or spec.feature
     if kind not in FEATURE_KINDS:
         raise ValueError(f"unknown feature kind {kind!r}")
-    bank = (spec.sample_rate, spec.n_fft, spec.n_mels, float(spec.fmin), spec.effective_fmax)
-    dct = dct_matrix(spec.n_mels, spec.n_mfcc) if kind == "mfcc" else None
-    frames = _frames(samples, spec)
-    if len(frames) <= _SMALL_INPUT_FRAMES:
-        logmel = _log(_power_small(frames, spec) @ mel_filterbank(*bank).T.astype(np.float64), spec.log_floor)
-        return (logmel @ dct if dct is not None else logmel).astype(np.float32)
-
-    filters = _sparse_filters(*bank)
-    dct32 = dct.astype(np.float32) if dct is not None else None
-    out = np.empty((len(frames), spec.n_mfcc if dct is not None else spec.n_mels), np.float32)
-
-    def work(start):
-        batch = frames[start:start + _FRAMES_PER_BATCH]
-        logmel = _log(np.asarray(_power_large(batch, spec) @ filters), spec.log_floor)
-        out[start:start + len(batch)] = logmel @ dct32 if dct32 is not None else logmel
-
-    _map_batches(work, len(frames))
-    return out
+    width = spec.n_mfcc if kind == "mfcc" else spec.n_mels
+    return _compute(samples, spec, sample_rate, width, lambda f, fast: _features(f, spec, kind, fast))
 
 
 def log_mel(samples: np.ndarray, spec: FeatureSpec, sample_rate: int | None = None) -> np.ndarray:

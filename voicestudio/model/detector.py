@@ -47,6 +47,19 @@ class Prediction:
         return len(self.window_starts_s)
 
 
+@dataclass(frozen=True)
+class ClipWindows:
+    """A clip made ready for the interpreter: everything but the invoke."""
+
+    images: np.ndarray  # (n_active, frames, coeffs): the non-silent windows only
+    starts: np.ndarray  # first frame of every window
+    silent: np.ndarray  # bool per window
+
+    @property
+    def n_active(self) -> int:
+        return len(self.images)
+
+
 def clip_score(probs: np.ndarray, rule: str) -> float:
     """The clip's score from its non-silent windows' probabilities (0 when all are silent)."""
     probs = probs[~np.isnan(probs)]
@@ -179,7 +192,8 @@ class Detector:
                 out[start:start + size] = self._run(chunk)[: n - start, column]
         return out
 
-    def predict_samples(self, samples: np.ndarray, sample_rate: int) -> Prediction:
+    def prepare(self, samples: np.ndarray, sample_rate: int) -> ClipWindows:
+        """Resample, features once, windows, silence gate (thread-safe, no interpreter)."""
         spec = self.spec
         if sample_rate != spec.sample_rate:
             samples = resample(samples, sample_rate, spec.sample_rate)
@@ -187,21 +201,32 @@ class Detector:
         frames = features(samples, spec)
         starts = window_starts(len(frames), spec)
         silent = silent_windows(samples, starts, spec)
-        probs = np.full(len(starts), np.nan, np.float32)
-        if (~silent).any():
-            probs[~silent] = self.invoke_images(window_images(frames, starts[~silent], spec))
-        score = clip_score(probs, self.card.clip_score)
-        card = self.card
+        return ClipWindows(window_images(frames, starts[~silent], spec), starts, silent)
+
+    def prepare_file(self, path, *, start_s: float = 0.0, end_s: float | None = None) -> ClipWindows:
+        audio = load_audio(path, start_s=start_s, end_s=end_s, sample_rate=self.spec.sample_rate)
+        return self.prepare(audio.samples, audio.sample_rate)
+
+    def assemble(self, windows: ClipWindows, active_probs: np.ndarray) -> Prediction:
+        """The prediction from the probabilities of a clip's non-silent windows."""
+        spec, card = self.spec, self.card
+        probs = np.full(len(windows.starts), np.nan, np.float32)
+        probs[~windows.silent] = active_probs
+        score = clip_score(probs, card.clip_score)
         return Prediction(
             clip_score=score,
             label=card.positive_label if score >= card.threshold else card.negative_label,
             threshold=card.threshold,
-            window_starts_s=(starts * spec.hop_length / spec.sample_rate).astype(np.float32),
+            window_starts_s=(windows.starts * spec.hop_length / spec.sample_rate).astype(np.float32),
             window_probs=probs,
-            silent=silent,
+            silent=windows.silent,
             model_sha256=self.sha256,
         )
 
+    def predict_samples(self, samples: np.ndarray, sample_rate: int) -> Prediction:
+        windows = self.prepare(samples, sample_rate)
+        return self.assemble(windows, self.invoke_images(windows.images))
+
     def predict_file(self, path, *, start_s: float = 0.0, end_s: float | None = None) -> Prediction:
-        audio = load_audio(path, start_s=start_s, end_s=end_s, sample_rate=self.spec.sample_rate)
-        return self.predict_samples(audio.samples, audio.sample_rate)
+        windows = self.prepare_file(path, start_s=start_s, end_s=end_s)
+        return self.assemble(windows, self.invoke_images(windows.images))
