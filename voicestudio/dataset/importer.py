@@ -112,8 +112,12 @@ def scan(paths) -> Iterator[FoundFile | FileProblem]:
     seen_files: set[str] = set()
     for given in paths:
         root = Path(given).expanduser().absolute()
-        if not root.exists():
-            yield FileProblem(str(root), "no such file or folder")
+        try:
+            if not root.exists():
+                yield FileProblem(str(root), "no such file or folder")
+                continue
+        except OSError as exc:
+            yield FileProblem(str(root), f"cannot read ({exc.strerror or exc})")
             continue
         if root.is_file():
             if str(root) not in seen_files:
