@@ -230,6 +230,26 @@ def cmd_clips(args) -> int:
     return EXIT_OK
 
 
+def cmd_train(args) -> int:
+    from voicestudio.model.train import TrainConfig, train
+
+    import contextlib
+
+    config = TrainConfig(epochs=args.epochs, seed=args.seed)
+    # Training logs (ours, Keras', the converter's) are progress: stderr, so stdout is the result.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = train(args.data_dir, args.out, config=config, name=args.name)
+    if args.json:
+        _print_json({"model": str(result.model_path), "int8_model": str(result.int8_path),
+                     "card": result.card})
+    else:
+        metrics = result.card["metrics"]
+        held_out = metrics.get("test") or metrics["validation"]
+        print(f"wrote {result.model_path} and {result.int8_path}: held-out ROC AUC {held_out['roc_auc']}, "
+              f"balanced accuracy {held_out['balanced_accuracy']} at threshold {result.card['threshold']}")
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     try:
         from voicestudio.ui.app import run
@@ -297,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("stats", cmd_stats, "label counts; with --model, the confusion matrix against the latest labels")
     model_options(p)
     p.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+
+    p = add("train", cmd_train, "train a detector on a folder-per-class set and convert it to .tflite (needs voicestudio[train])")
+    p.add_argument("data_dir", metavar="DATA_DIR", help="human/ and nonhuman/ folders, optionally inside train/ val/ test/")
+    p.add_argument("out", metavar="OUT.tflite")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default="voice-detector")
 
     p = add("clips", cmd_clips, "list the project's clips with their current labels")
     p.add_argument("--limit", type=int, default=None)
