@@ -186,3 +186,12 @@ def test_module_entry_point_and_env_project(tmp_path):
     assert json.loads(done.stdout)["files_added"] == 1
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from clips").fetchone()[0] == 1
+
+
+def test_predict_walks_folders_and_skips_non_audio(capsys, tmp_path, tiny_model):
+    audiofiles.write(tmp_path / "in" / "a.wav", audiofiles.speechlike(16000, 1.0), 16000)
+    audiofiles.write(tmp_path / "in" / "sub" / "b.flac", audiofiles.tone(16000, 1.0), 16000)
+    (tmp_path / "in" / "LICENSES.md").write_text("# notes\n")
+    code, result, err = run_json(capsys, "predict", "--model", str(tiny_model), str(tmp_path / "in"))
+    assert code == 0 and err == ""
+    assert [r["path"].split("/")[-1] for r in result["results"]] == ["a.wav", "b.flac"]

@@ -110,15 +110,32 @@ def cmd_score(args) -> int:
     return EXIT_FAILURE if result.failures else EXIT_OK
 
 
+def _predict_targets(paths):
+    """Files as given; folders walked, keeping what decodes or is named as audio."""
+    from pathlib import Path
+
+    from voicestudio.dataset.importer import AUDIO_SUFFIXES, FoundFile, scan
+
+    for given in paths:
+        if not Path(given).is_dir():
+            yield str(given), True
+            continue
+        for found in scan([given]):
+            if isinstance(found, FoundFile):
+                yield str(found.path), found.path.suffix.lower() in AUDIO_SUFFIXES
+
+
 def cmd_predict(args) -> int:
     from voicestudio.errors import AudioError
 
     detector = _load_detector(args)
     results, failed = [], 0
-    for path in args.files:
+    for path, must_be_audio in _predict_targets(args.files):
         try:
             prediction = detector.predict_file(path)
         except AudioError as exc:
+            if not must_be_audio and "not an audio file" in exc.reason:
+                continue  # a README or picture inside a folder: not ours to judge
             failed += 1
             print(f"voicestudio: {exc}", file=sys.stderr)
             results.append({"path": str(path), "error": exc.reason})
@@ -251,10 +268,15 @@ def cmd_train(args) -> int:
 
 
 def cmd_gui(args) -> int:
-    try:
-        from voicestudio.ui.app import run
-    except ImportError as exc:
-        raise VoiceStudioError(f"the workstation window is not available: {exc}") from None
+    import importlib.util
+
+    if importlib.util.find_spec("voicestudio.ui.app") is None:
+        raise VoiceStudioError(
+            "the workstation window is not part of this build yet; "
+            "the commands in 'voicestudio --help' work (try: voicestudio predict FILE)"
+        )
+    from voicestudio.ui.app import run
+
     return run(args)
 
 
@@ -303,8 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(p)
     p.add_argument("--rescore", action="store_true", help="score every clip again")
 
-    p = add("predict", cmd_predict, "predict audio files (no project needed)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p = add("predict", cmd_predict, "predict audio files and folders (no project needed)")
+    p.add_argument("files", nargs="+", metavar="PATH")
     model_options(p)
 
     p = add("label", cmd_label, "label a clip human, nonhuman or unsure")

@@ -69,6 +69,7 @@ class TrainConfig:
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     width: int = 32  # channels of the first block; the model has well under 500k parameters
+    augment_copies: int = 3  # augmented variants per training clip (0: none)
 
 
 # Finding the data ---------------------------------------------------------------
@@ -323,6 +324,20 @@ def best_balanced_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
 
 # Training ----------------------------------------------------------------------------
 
+def default_augmenter(train_files: list[LabelledFile], spec: FeatureSpec, config: TrainConfig, report):
+    """Mix with the training set's own non-human sounds (never validation's)."""
+    from voicestudio.model.augment import Augmenter
+
+    backgrounds = []
+    for f in train_files:
+        if f.label == "nonhuman":
+            try:
+                backgrounds.append(load_audio(f.path, sample_rate=spec.sample_rate).samples)
+            except AudioError as exc:
+                report(f"skipped {exc}")
+    return Augmenter(backgrounds, spec.sample_rate, copies=config.augment_copies, seed=config.seed)
+
+
 @dataclass
 class TrainResult:
     model_path: Path
@@ -371,6 +386,8 @@ def train(
     val_files = by_split["val"] or by_split["test"] or by_split["train"]
     report(", ".join(f"{s}: {len(by_split[s])} files" for s in SPLITS))
 
+    if augment is None and config.augment_copies:
+        augment = default_augmenter(by_split["train"], spec, config, report)
     train_set = build_window_set(by_split["train"], spec, augment=augment, report=report)
     val_set = build_window_set(val_files, spec, report=report)
     test_set = build_window_set(by_split["test"], spec, report=report) if by_split["test"] else None

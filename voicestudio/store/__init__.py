@@ -1,5 +1,10 @@
 """The project store: schema, opening and migrating, and every read and write.
 
+- ``project``: ``open_project`` / ``Project`` (``session()`` to read, ``write()`` to write)
+- ``schema``: the tables; ``migrate``: schema versions and Alembic; ``sqlite``: SQLite engines
+- ``clips``, ``labels``, ``models``, ``predictions``, ``devices``, ``stats``: plain
+  functions taking a session
+
 All database writes live in this package; callers pass a session from
-``Project.write()`` (or ``Project.session()`` for reads).
+``Project.write()``. Nothing here imports Qt.
 """

@@ -1,16 +1,25 @@
-"""Audio files and their clips."""
+"""Audio files and their clips: add, find, relink, list and count."""
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import aliased
 
-from voicestudio.store.schema import AudioFile, Clip
+from voicestudio.store.schema import AudioFile, Clip, LabelEvent
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SPAN_DECIMALS = 6  # clip bounds are rounded to the microsecond, so the same span is the same clip
 
 
 @dataclass(frozen=True)
 class ClipRow:
+    """A clip with what is needed to find and show it."""
+
     id: int
     file_id: int
     path: str
@@ -24,16 +33,42 @@ class ClipRow:
         return self.end_s - self.start_s
 
 
+def check_sha256(sha256: str) -> str:
+    """The digest in lower case; ValueError unless it is 64 hex digits."""
+    digest = str(sha256).lower()
+    if not _SHA256.fullmatch(digest):
+        raise ValueError(f"sha256 must be 64 hex digits, not {sha256!r}")
+    return digest
+
+
+# Files -----------------------------------------------------------------------
+
+def get_file(session, file_id: int) -> AudioFile | None:
+    return session.get(AudioFile, file_id)
+
+
 def find_file_by_path(session, path: str) -> AudioFile | None:
-    return session.scalar(select(AudioFile).where(AudioFile.path == path))
+    return session.scalar(select(AudioFile).where(AudioFile.path == str(path)))
 
 
 def find_files_by_sha(session, sha256: str) -> list[AudioFile]:
-    return list(session.scalars(select(AudioFile).where(AudioFile.sha256 == sha256).order_by(AudioFile.id)))
+    """Files with this content, oldest first (a moved file is found here by its hash)."""
+    statement = select(AudioFile).where(AudioFile.sha256 == str(sha256).lower()).order_by(AudioFile.id)
+    return list(session.scalars(statement))
 
 
 def add_or_update_file(session, *, path: str, **fields) -> AudioFile:
-    """The file row for ``path``, created or brought up to date (clips and labels stay)."""
+    """The file row for ``path``, created or brought up to date (its clips and labels stay).
+
+    ``fields`` are the other ``AudioFile`` columns (sha256, size_bytes, mtime,
+    format, subtype, sample_rate, channels, frames, duration_s, source_group,
+    imported_at). ``path`` must be absolute.
+    """
+    path = str(path)
+    if not os.path.isabs(path):
+        raise ValueError(f"audio file paths are stored absolute, not {path!r}")
+    if "sha256" in fields:
+        fields["sha256"] = check_sha256(fields["sha256"])
     record = find_file_by_path(session, path)
     if record is None:
         record = AudioFile(path=path, **fields)
@@ -45,18 +80,31 @@ def add_or_update_file(session, *, path: str, **fields) -> AudioFile:
     return record
 
 
-def relink_file(session, file_id: int, new_path: str, *, mtime: float | None = None) -> None:
+def relink_file(session, file_id: int, new_path: str, *, mtime: float | None = None) -> AudioFile:
     """Point a file (and so its clips, labels and predictions) at where its content now lives."""
+    new_path = str(new_path)
+    if not os.path.isabs(new_path):
+        raise ValueError(f"audio file paths are stored absolute, not {new_path!r}")
     record = session.get(AudioFile, file_id)
+    if record is None:
+        raise ValueError(f"no audio file with id {file_id}")
+    other = find_file_by_path(session, new_path)
+    if other is not None and other.id != record.id:
+        raise ValueError(f"{new_path}: already in the project as file {other.id}")
     record.path = new_path
     if mtime is not None:
         record.mtime = mtime
     session.flush()
+    return record
 
+
+# Clips -----------------------------------------------------------------------
 
 def add_clip(session, file_id: int, start_s: float, end_s: float) -> tuple[Clip, bool]:
-    """The clip for this span of the file, and whether it was created now."""
-    start_s, end_s = round(float(start_s), 6), round(float(end_s), 6)
+    """The clip for this span of the file, and whether it was created now (idempotent)."""
+    start_s, end_s = round(float(start_s), _SPAN_DECIMALS), round(float(end_s), _SPAN_DECIMALS)
+    if not 0.0 <= start_s < end_s:
+        raise ValueError(f"a clip needs 0 <= start < end, not {start_s}..{end_s} s")
     existing = session.scalar(
         select(Clip).where(Clip.file_id == file_id, Clip.start_s == start_s, Clip.end_s == end_s)
     )
@@ -68,10 +116,14 @@ def add_clip(session, file_id: int, start_s: float, end_s: float) -> tuple[Clip,
     return clip, True
 
 
-def _rows(statement):
-    return (
-        statement.add_columns(AudioFile.path, AudioFile.source_group, AudioFile.sha256)
-        .join(AudioFile, Clip.file_id == AudioFile.id)
+def add_clips(session, file_id: int, spans: Iterable[tuple[float, float]]) -> list[int]:
+    """Clip ids for (start_s, end_s) spans of a file, in order, added where missing."""
+    return [add_clip(session, file_id, start, end)[0].id for start, end in spans]
+
+
+def _rows(statement: Select) -> Select:
+    return statement.add_columns(AudioFile.path, AudioFile.source_group, AudioFile.sha256).join(
+        AudioFile, Clip.file_id == AudioFile.id
     )
 
 
@@ -80,21 +132,90 @@ def _to_row(clip: Clip, path: str, group: str | None, sha: str) -> ClipRow:
 
 
 def get_clip(session, clip_id: int) -> ClipRow | None:
+    """The clip with its file's path, group and hash (``get_file`` for the rest of the file)."""
     found = session.execute(_rows(select(Clip)).where(Clip.id == clip_id)).first()
     return _to_row(*found) if found else None
 
 
 def clips_for_path(session, path: str) -> list[ClipRow]:
-    statement = _rows(select(Clip)).where(AudioFile.path == path).order_by(Clip.start_s)
+    statement = _rows(select(Clip)).where(AudioFile.path == str(path)).order_by(Clip.start_s)
     return [_to_row(*r) for r in session.execute(statement)]
 
 
-def list_clips(session, *, limit: int | None = None, offset: int = 0) -> list[ClipRow]:
-    statement = _rows(select(Clip)).order_by(AudioFile.path, Clip.start_s).offset(offset)
+def has_current_label(annotator: str | None = None):
+    """SQL condition on ``Clip``: it has a current (not cleared) label, by ``annotator`` or by anyone."""
+    event, newer = aliased(LabelEvent), aliased(LabelEvent)
+    latest_of_its_annotator = (
+        select(func.max(newer.id))
+        .where(newer.clip_id == event.clip_id, newer.annotator == event.annotator)
+        .scalar_subquery()
+    )
+    conditions = [event.clip_id == Clip.id, event.value.is_not(None), event.id == latest_of_its_annotator]
+    if annotator is not None:
+        conditions.append(event.annotator == annotator)
+    return exists().where(*conditions)
+
+
+def _filtered(
+    statement: Select,
+    *,
+    file_id: int | None,
+    source_group: str | None,
+    path_prefix: str | None,
+    unlabelled: bool,
+    unlabelled_by: str | None,
+) -> Select:
+    if file_id is not None:
+        statement = statement.where(Clip.file_id == file_id)
+    if source_group is not None:
+        statement = statement.where(AudioFile.source_group == source_group)
+    if path_prefix is not None:
+        statement = statement.where(AudioFile.path.startswith(str(path_prefix), autoescape=True))
+    if unlabelled:
+        statement = statement.where(~has_current_label())
+    if unlabelled_by is not None:
+        statement = statement.where(~has_current_label(unlabelled_by))
+    return statement
+
+
+def list_clips(
+    session,
+    *,
+    file_id: int | None = None,
+    source_group: str | None = None,
+    path_prefix: str | None = None,
+    unlabelled: bool = False,
+    unlabelled_by: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ClipRow]:
+    """Clips ordered by path and start, optionally filtered.
+
+    ``unlabelled``: only clips nobody has a current label on; ``unlabelled_by``:
+    only clips this annotator has not labelled (or has cleared) — a labelling queue.
+    """
+    statement = _filtered(
+        _rows(select(Clip)), file_id=file_id, source_group=source_group, path_prefix=path_prefix,
+        unlabelled=unlabelled, unlabelled_by=unlabelled_by,
+    ).order_by(AudioFile.path, Clip.start_s, Clip.id).offset(offset)
     if limit is not None:
         statement = statement.limit(limit)
     return [_to_row(*r) for r in session.execute(statement)]
 
 
-def count_clips(session) -> int:
-    return session.scalar(select(func.count(Clip.id)))
+def count_clips(
+    session,
+    *,
+    file_id: int | None = None,
+    source_group: str | None = None,
+    path_prefix: str | None = None,
+    unlabelled: bool = False,
+    unlabelled_by: str | None = None,
+) -> int:
+    """How many clips ``list_clips`` would return with the same filters."""
+    statement = _filtered(
+        select(func.count(Clip.id)).select_from(Clip).join(AudioFile, Clip.file_id == AudioFile.id),
+        file_id=file_id, source_group=source_group, path_prefix=path_prefix,
+        unlabelled=unlabelled, unlabelled_by=unlabelled_by,
+    )
+    return session.scalar(statement)

@@ -1,4 +1,16 @@
-"""Append-only label events: add, undo (as a new event), and current labels."""
+"""Append-only label events: add, undo (as a new event), current labels and history.
+
+Each annotator has their own label per clip: the value of their latest event
+(None = cleared, i.e. unlabelled). Nothing is ever updated or deleted.
+
+Undo reverts an annotator's latest *live* event on a clip (live: neither an
+undo event nor already undone) by appending an event that restores the value
+in effect before it, with ``undoes_id`` pointing at it; calling undo again
+walks further back.
+
+Call the writing functions inside ``Project.write()``: undo reads, then
+appends, and must not interleave with another writer.
+"""
 
 from __future__ import annotations
 
@@ -7,92 +19,130 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from voicestudio.store.schema import LABEL_VALUES, LabelEvent
+from voicestudio.store.schema import LABEL_VALUES, Clip, LabelEvent
 
 
 @dataclass(frozen=True)
 class CurrentLabel:
     clip_id: int
     annotator: str
-    value: str  # never None: cleared clips are simply absent
+    value: str  # never None: cleared clips are left out
     event_id: int
     created_at: datetime
 
 
-def _check_value(value: str | None) -> None:
+def check_value(value: str | None) -> str | None:
+    """The value if it is a label (or None, which clears); ValueError otherwise."""
     if value is not None and value not in LABEL_VALUES:
         raise ValueError(f"label must be one of {', '.join(LABEL_VALUES)} (or None to clear), not {value!r}")
+    return value
 
 
-def add_label(session, clip_id: int, annotator: str, value: str | None, *, note: str | None = None,
-              undoes_id: int | None = None) -> LabelEvent:
-    _check_value(value)
-    if not annotator or not annotator.strip():
+def check_annotator(annotator: str) -> str:
+    name = (annotator or "").strip()
+    if not name:
         raise ValueError("an annotator name is required")
-    event = LabelEvent(clip_id=clip_id, annotator=annotator.strip(), value=value, note=note, undoes_id=undoes_id)
+    return name
+
+
+def add_label(session, clip_id: int, annotator: str, value: str | None, note: str | None = None) -> LabelEvent:
+    """Append the annotator's decision on the clip (``value`` None clears their label)."""
+    return _append(session, clip_id, check_annotator(annotator), check_value(value), note, undoes_id=None)
+
+
+def _append(session, clip_id: int, annotator: str, value: str | None, note: str | None,
+            undoes_id: int | None) -> LabelEvent:
+    if session.get(Clip, clip_id) is None:
+        raise ValueError(f"no clip with id {clip_id}")
+    event = LabelEvent(clip_id=clip_id, annotator=annotator, value=value, note=note, undoes_id=undoes_id)
     session.add(event)
     session.flush()
     return event
 
 
-def history(session, clip_id: int, annotator: str | None = None) -> list[LabelEvent]:
+def label_history(session, clip_id: int, annotator: str | None = None) -> list[LabelEvent]:
+    """Every event on the clip (by one annotator, or all), oldest first."""
     statement = select(LabelEvent).where(LabelEvent.clip_id == clip_id).order_by(LabelEvent.id)
     if annotator is not None:
-        statement = statement.where(LabelEvent.annotator == annotator)
+        statement = statement.where(LabelEvent.annotator == check_annotator(annotator))
     return list(session.scalars(statement))
 
 
-def undo_label(session, clip_id: int, annotator: str) -> LabelEvent | None:
-    """Revert the annotator's latest live event on the clip, by appending a new event.
+history = label_history  # shorter name, same function
 
-    Live events are decisions that are neither undo events nor already undone.
-    The new event restores the value before the undone decision (None if there
-    was none); calling again walks further back. Returns None when nothing is
-    left to undo.
+
+def undo_label(session, clip_id: int, annotator: str) -> LabelEvent | None:
+    """Revert the annotator's latest live event on the clip by appending a new event.
+
+    The new event carries the value in effect just before the undone event
+    (None if there was none) and ``undoes_id`` = its id. Returns None when
+    nothing is left to undo.
     """
-    events = history(session, clip_id, annotator)
+    annotator = check_annotator(annotator)
+    events = label_history(session, clip_id, annotator)
     undone = {e.undoes_id for e in events if e.undoes_id is not None}
-    live = [e for e in events if e.undoes_id is None and e.id not in undone]
+    live = [i for i, e in enumerate(events) if e.undoes_id is None and e.id not in undone]
     if not live:
         return None
-    target = live[-1]
-    previous = live[-2].value if len(live) > 1 else None
-    return add_label(session, clip_id, annotator, previous, note=f"undo of event {target.id}", undoes_id=target.id)
+    index = live[-1]
+    target = events[index]
+    before = events[index - 1].value if index > 0 else None
+    return _append(session, clip_id, annotator, before, f"undo of event {target.id}", undoes_id=target.id)
 
 
-def _latest_ids(per_annotator: bool):
-    keys = (LabelEvent.clip_id, LabelEvent.annotator) if per_annotator else (LabelEvent.clip_id,)
-    return select(func.max(LabelEvent.id).label("id")).group_by(*keys).subquery()
+def undo_last_label(session, annotator: str) -> LabelEvent | None:
+    """Undo the annotator's latest live event on whichever clip it was (an editor's Ctrl+Z)."""
+    annotator = check_annotator(annotator)
+    undone = select(LabelEvent.undoes_id).where(
+        LabelEvent.annotator == annotator, LabelEvent.undoes_id.is_not(None)
+    )
+    clip_id = session.scalar(
+        select(LabelEvent.clip_id)
+        .where(LabelEvent.annotator == annotator, LabelEvent.undoes_id.is_(None), LabelEvent.id.not_in(undone))
+        .order_by(LabelEvent.id.desc())
+        .limit(1)
+    )
+    return None if clip_id is None else undo_label(session, clip_id, annotator)
+
+
+def _latest_per_annotator(annotator: str | None):
+    """Ids of the latest event per (clip, annotator)."""
+    statement = select(func.max(LabelEvent.id)).group_by(LabelEvent.clip_id, LabelEvent.annotator)
+    if annotator is not None:
+        statement = statement.where(LabelEvent.annotator == annotator)
+    return statement
+
+
+def _current_events(session, annotator: str | None) -> list[LabelEvent]:
+    """Each annotator's current (not cleared) label event, oldest first."""
+    statement = (
+        select(LabelEvent)
+        .where(LabelEvent.id.in_(_latest_per_annotator(annotator)), LabelEvent.value.is_not(None))
+        .order_by(LabelEvent.id)
+    )
+    return list(session.scalars(statement))
 
 
 def current_labels(session, annotator: str | None = None) -> dict[int, CurrentLabel]:
-    """Clip id -> its current label: the annotator's latest event, or (no annotator)
-    the latest event across annotators. Cleared clips are left out."""
-    if annotator is None:
-        latest = _latest_ids(per_annotator=False)
-        statement = select(LabelEvent).join(latest, LabelEvent.id == latest.c.id)
-    else:
-        latest = (
-            select(func.max(LabelEvent.id).label("id"))
-            .where(LabelEvent.annotator == annotator)
-            .group_by(LabelEvent.clip_id)
-            .subquery()
-        )
-        statement = select(LabelEvent).join(latest, LabelEvent.id == latest.c.id)
-    return {
-        e.clip_id: CurrentLabel(e.clip_id, e.annotator, e.value, e.id, e.created_at)
-        for e in session.scalars(statement)
-        if e.value is not None
-    }
+    """Clip id -> its current label; clips without one are left out.
+
+    With ``annotator``: that annotator's latest event on each clip. Without:
+    the most recent of the annotators' current labels on each clip, so one
+    annotator clearing or undoing their own label does not hide another's.
+    """
+    if annotator is not None:
+        annotator = check_annotator(annotator)
+    result: dict[int, CurrentLabel] = {}
+    for e in _current_events(session, annotator):  # oldest first: the latest wins
+        result[e.clip_id] = CurrentLabel(e.clip_id, e.annotator, e.value, e.id, e.created_at)
+    return result
 
 
 def labels_by_annotator(session) -> dict[int, dict[str, str]]:
     """Clip id -> {annotator: current value} (cleared labels left out)."""
-    latest = _latest_ids(per_annotator=True)
     result: dict[int, dict[str, str]] = {}
-    for e in session.scalars(select(LabelEvent).join(latest, LabelEvent.id == latest.c.id)):
-        if e.value is not None:
-            result.setdefault(e.clip_id, {})[e.annotator] = e.value
+    for e in _current_events(session, None):
+        result.setdefault(e.clip_id, {})[e.annotator] = e.value
     return result
 
 

@@ -1,133 +1,86 @@
 """Opening a project: one database, a SQLite file by default or any SQLAlchemy URL.
 
-SQLite runs in WAL mode (readers never block the writer) with foreign keys on,
-``synchronous=FULL`` (a label is on disk when its transaction returns) and a
-busy timeout. Write transactions start with ``BEGIN IMMEDIATE``: the write lock
-is taken up front, waiting for other writers, instead of failing with
-"database is locked" halfway through when a read turns into a write.
+A project file is an SQLite database; VoiceStudio names them ``*.vsproj``
+(``PROJECT_SUFFIX``). ``open_project(None)`` opens ``$VOICESTUDIO_DB`` if set,
+else ``default.vsproj`` in the user data folder.
 
-Alembic migrations run when a project opens, inside that same locked
-transaction, so two programs opening a new project at once cannot race. A
-project already at the current schema does not even import Alembic.
+Opening checks the database before changing anything: a file that is not
+SQLite, a database of another application, or a project written by a newer
+VoiceStudio is refused with a ``ProjectError`` and left as it was. An older
+project is upgraded with Alembic, under the write lock so that two programs
+opening it at once cannot race; a project already at ``SCHEMA_REVISION`` does
+not import Alembic at all.
+
+``Project.session()`` is for reading, ``Project.write()`` for writing (on
+SQLite it takes the write lock at BEGIN; see ``voicestudio.store.sqlite``).
 """
 
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicestudio.errors import ProjectError
+from voicestudio.store.migrate import (  # noqa: F401  (KNOWN_REVISIONS re-exported)
+    KNOWN_REVISIONS,
+    SCHEMA_REVISION,
+    DatabaseState,
+    check_state,
+    read_state,
+)
+from voicestudio.store.sqlite import BEGIN_OPTION, BUSY_TIMEOUT_S, inspect_file, is_locked_error, sqlite_engine
 
-PROJECT_SUFFIX = ".vsproj"  # a SQLite file
-# The migration chain, oldest first. Its last entry is the schema this code
-# writes; a test checks it against Alembic's own history.
-KNOWN_REVISIONS = ("0001_initial",)
-SCHEMA_REVISION = KNOWN_REVISIONS[-1]
-BUSY_TIMEOUT_MS = 30_000
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+PROJECT_SUFFIX = ".vsproj"  # an SQLite file
+ENV_VAR = "VOICESTUDIO_DB"
+# SQLite failures that come from the user's environment, not from a bug.
+_ENVIRONMENT_ERRORS = ("readonly database", "disk i/o error", "database or disk is full", "unable to open database")
 
 
 def default_project_path() -> Path:
+    """``default.vsproj`` in the user data folder of the app "VoiceStudio"."""
     import platformdirs
 
     return platformdirs.user_data_path("VoiceStudio", appauthor=False) / f"default{PROJECT_SUFFIX}"
 
 
-def resolve_project_target(cli_value: str | None = None) -> str:
-    """``--db`` value, else ``$VOICESTUDIO_DB``, else the default project."""
-    return cli_value or os.environ.get("VOICESTUDIO_DB") or str(default_project_path())
-
-
-def _is_url(target: str) -> bool:
-    return "://" in target
-
-
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not one of our projects before anything writes to it.
-
-    Opening for real sets WAL mode, which rewrites the header: so existing
-    files are first inspected through a read-only connection.
-    """
-    if path.is_dir():
-        raise ProjectError(f"{path}: is a folder, not a project file")
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if head != _SQLITE_MAGIC:
-        raise ProjectError(f"{path}: not a VoiceStudio project (not an SQLite database)")
-    import sqlite3
-
-    try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            revision = (
-                conn.execute("SELECT version_num FROM alembic_version").fetchone()
-                if "alembic_version" in tables else None
-            )
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise ProjectError(f"{path}: not a usable project database ({exc})") from None
-    _check_revision(str(path), revision[0] if revision else None, tables)
-
-
-def _check_revision(label: str, revision: str | None, tables) -> None:
-    if revision is None and tables:
-        raise ProjectError(f"{label}: not a VoiceStudio project (it has other tables: {', '.join(sorted(tables)[:5])})")
-    if revision is not None and revision not in KNOWN_REVISIONS:
-        raise ProjectError(f"{label}: written by a newer VoiceStudio (schema {revision}); upgrade VoiceStudio to open it")
-
-
-def _sqlite_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-
-    @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection, _record):
-        # Take transaction control from the sqlite3 module: we issue BEGIN ourselves.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
+def resolve_project_target(cli_value: str | os.PathLike | None = None) -> str:
+    """The project to open: ``--db`` value, else ``$VOICESTUDIO_DB``, else the default project."""
+    if cli_value is not None and str(cli_value).strip():
+        return str(cli_value)
+    env = os.environ.get(ENV_VAR, "").strip()
+    return env or str(default_project_path())
 
 
 class Project:
-    """An open project. ``session()`` for reads, ``write()`` for writes."""
+    """An open project. ``session()`` for reads, ``write()`` for writes, ``close()`` when done."""
 
-    def __init__(self, url: str, engine: Engine, label: str):
-        self.url = url
+    def __init__(self, engine: Engine, label: str):
         self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=True)
         self.label = label  # what to call it in messages: the path, or the URL without password
         self.is_sqlite = engine.dialect.name == "sqlite"
-        write_engine = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
+        write_engine = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else engine
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_engine, expire_on_commit=False)
 
+    def __repr__(self) -> str:
+        return f"Project({self.label!r})"
+
     @contextmanager
-    def session(self):
-        """A session for reading (commits on success, rolls back on error)."""
-        with self._read() as session:
+    def session(self) -> Iterator[Session]:
+        """A session for reading: commits on success, rolls back on error.
+
+        Do not write here: on SQLite a read transaction that turns into a write
+        fails at once with "database is locked" if another program wrote in
+        between. Use ``write()``.
+        """
+        with self._read() as session, self._translated():
             try:
                 yield session
                 session.commit()
@@ -136,110 +89,120 @@ class Project:
                 raise
 
     @contextmanager
-    def write(self):
-        """A write transaction holding the write lock from its start."""
-        with self._write() as session:
-            _acquire(session, self.label)
+    def write(self) -> Iterator[Session]:
+        """A write transaction: commits on success, rolls back on error.
+
+        On SQLite it begins with ``BEGIN IMMEDIATE``, so it waits (busy timeout,
+        then a few retries) for any other writer before the block runs, and
+        nothing inside fails with "database is locked".
+        """
+        with self._write() as session, self._translated():
+            session.connection()  # begin now: take the write lock before the caller reads
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Turn the database failures a user can fix (locked, read-only, disk full) into ProjectError."""
+        try:
+            yield
+        except OperationalError as exc:
+            reason = str(exc.orig if exc.orig is not None else exc)
+            if is_locked_error(exc):
+                raise ProjectError(f"{self.label}: another program kept the project locked; try again") from exc
+            if any(text in reason.lower() for text in _ENVIRONMENT_ERRORS):
+                raise ProjectError(f"{self.label}: {reason}") from exc
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self):
+    def __enter__(self) -> Project:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.close()
 
 
-def _acquire(session: Session, label: str, attempts: int = 5) -> None:
-    """Begin the transaction now; the busy timeout waits, and we retry a few times beyond it."""
-    for attempt in range(attempts):
-        try:
-            session.connection()
-            return
-        except OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            session.rollback()
-            if attempt == attempts - 1:
-                raise ProjectError(f"{label}: the project stayed locked by another program; try again") from None
-            time.sleep(0.1 * (attempt + 1))
+def open_project(target: str | os.PathLike | None = None, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Project:
+    """Open the project at a path or SQLAlchemy URL, creating or upgrading it as needed.
 
+    Parameters
+    ----------
+    target
+        A file path (an SQLite file, created with its folders if missing), or a
+        URL containing ``://`` (``sqlite:///…``, ``postgresql://…``; ``sqlite://``
+        is a private in-memory project). None: ``resolve_project_target(None)``.
+    busy_timeout_s
+        How long SQLite waits for another program's write lock before each retry.
 
-def open_project(target: str | os.PathLike | None = None) -> Project:
-    """Open (creating and migrating as needed) the project at a path or URL."""
-    target = str(target) if target is not None else resolve_project_target()
-    if _is_url(target):
-        from sqlalchemy.engine import make_url
-
+    Raises
+    ------
+    ProjectError
+        The target is not a VoiceStudio project, is from a newer VoiceStudio,
+        or cannot be opened. The file is left untouched.
+    """
+    target = str(target) if target is not None else resolve_project_target(None)
+    if "://" in target:
         url = make_url(target)
         label = url.render_as_string(hide_password=True)
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            return open_project(url.database)
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:":
+                return open_project(url.database, busy_timeout_s=busy_timeout_s)
+            return _opened(sqlite_engine(None), label, state=None)
         try:
+            from sqlalchemy import create_engine
+
             engine = create_engine(url, pool_pre_ping=True)
-        except Exception as exc:
+        except Exception as exc:  # unknown dialect, missing driver, bad URL
             raise ProjectError(f"{label}: cannot use this database URL ({exc})") from None
-    else:
-        path = Path(target).expanduser().absolute()
-        _check_sqlite_file(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ProjectError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
-        label = str(path)
-        engine = _sqlite_engine(path)
-    project = Project(str(engine.url), engine, label)
+        return _opened(engine, label, state=None)
+
+    path = Path(target).expanduser().absolute()
+    state = inspect_file(path, busy_timeout_s)
+    if state is not None:
+        check_state(str(path), state)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
+    return _opened(sqlite_engine(path, busy_timeout_s), str(path), state)
+
+
+def _opened(engine: Engine, label: str, state: DatabaseState | None) -> Project:
+    """The project on ``engine``, migrated to this code's schema (unless it already is)."""
+    project = Project(engine, label)
+    if state is not None and state.revision == SCHEMA_REVISION:
+        return project  # the fast path: no Alembic, no write lock
     try:
         _migrate(project)
     except ProjectError:
         engine.dispose()
         raise
-    except (DatabaseError, OperationalError) as exc:
+    except DatabaseError as exc:  # includes OperationalError: unreachable server, bad file
         engine.dispose()
-        reason = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
-        if "not a database" in reason:
-            reason = "not a VoiceStudio project (not an SQLite database)"
-        raise ProjectError(f"{label}: {reason}") from None
+        reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+        raise ProjectError(f"{label}: cannot open the project ({reason})") from None
     return project
 
 
-def current_revision(connection) -> str | None:
-    if not inspect(connection).has_table("alembic_version"):
-        return None
-    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
 def _migrate(project: Project) -> None:
+    """Upgrade to ``SCHEMA_REVISION`` under the write lock, checking again once it is held."""
+    if not project.is_sqlite:
+        with project.engine.connect() as connection:
+            state = read_state(connection)
+        check_state(project.label, state)
+        if state.revision == SCHEMA_REVISION:
+            return
     with project.write() as session:
         connection = session.connection()
-        revision = current_revision(connection)
-        if revision == SCHEMA_REVISION:
-            return
-        _check_revision(project.label, revision, inspect(connection).get_table_names())
-        run_migrations(connection)
+        state = read_state(connection)
+        check_state(project.label, state)
+        if state.revision != SCHEMA_REVISION:
+            from voicestudio.store.migrate import run_migrations
 
-
-def migrations_dir() -> Path:
-    return Path(__file__).with_name("migrations")
-
-
-def alembic_config(connection=None):
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
-    config.attributes["connection"] = connection
-    return config
-
-
-def run_migrations(connection, revision: str = "head") -> None:
-    from alembic import command
-
-    command.upgrade(alembic_config(connection), revision)
+            run_migrations(connection)

@@ -1,0 +1,31 @@
+"""Fixtures for the store tests: real SQLite project files in tmp_path."""
+
+import pytest
+
+from voicestudio.store import clips
+from voicestudio.store.project import open_project
+
+
+@pytest.fixture
+def project(tmp_path):
+    p = open_project(tmp_path / "p.vsproj")
+    yield p
+    p.close()
+
+
+def _add_clips(project, n=3, prefix="/audio/f", group="g"):
+    ids = []
+    with project.write() as s:
+        for i in range(n):
+            f = clips.add_or_update_file(
+                s, path=f"{prefix}{i}.wav", sha256=f"{i:064x}", size_bytes=100, mtime=1.0, format="WAV",
+                subtype="PCM_16", sample_rate=16000, channels=1, frames=16000, duration_s=1.0, source_group=group,
+            )
+            ids.append(clips.add_clip(s, f.id, 0.0, 1.0)[0].id)
+    return ids
+
+
+@pytest.fixture
+def make_clips():
+    """make_clips(project, n=3, prefix="/audio/f", group="g") -> clip ids: one 1 s clip per file."""
+    return _add_clips
