@@ -217,7 +217,7 @@ def test_write_lock_held_too_long_is_a_project_error(tmp_path):
     path = tmp_path / "p.vsproj"
     with open_project(path, busy_timeout_s=0.02) as project:
         locked = threading.Event()
-        holder = threading.Thread(target=_hold_write_lock, args=(path, 1.0, locked))
+        holder = threading.Thread(target=_hold_write_lock, args=(path, 0.7, locked))
         holder.start()
         locked.wait()
         try:

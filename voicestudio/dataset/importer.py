@@ -223,15 +223,17 @@ def _import_one(project: Project, found: FoundFile, rule: SegmentRule, result: I
         info = probe(path)
         digest = sha256_of(path)
         with project.session() as session:
-            for other in clip_store.find_files_by_sha(session, digest):
-                if other.path == str(path):
-                    continue
-                if Path(other.path).exists():
-                    result.duplicates.append(FileProblem(str(path), f"same audio as {other.path}"))
-                    return
-                clip_store.relink_file(session, other.id, str(path), mtime=stat.st_mtime)
-                result.files_relinked += 1
+            others = [f.path for f in clip_store.find_files_by_sha(session, digest) if f.path != str(path)]
+        if others:
+            present = [p for p in others if Path(p).exists()]
+            if present:
+                result.duplicates.append(FileProblem(str(path), f"same audio as {present[0]}"))
                 return
+            with project.write() as session:  # the content moved here: relink, keep its clips and labels
+                moved = clip_store.find_files_by_sha(session, digest)[0]
+                clip_store.relink_file(session, moved.id, str(path), mtime=stat.st_mtime)
+            result.files_relinked += 1
+            return
         segments = plan_segments(path, info, rule)
     except MissingExtraError as exc:
         result.failures.append(FileProblem(str(path), str(exc)))
@@ -261,6 +263,6 @@ def _import_one(project: Project, found: FoundFile, rule: SegmentRule, result: I
             source_group=source_group(found),
             imported_at=datetime.now(timezone.utc),
         )
-        added = sum(clip_store.add_clip(session, record.id, s.start_s, s.end_s)[1] for s in segments)
+        added = clip_store.add_clips(session, record.id, [(s.start_s, s.end_s) for s in segments]).added
     result.files_added += 1
     result.clips_added += added

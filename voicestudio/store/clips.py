@@ -100,11 +100,22 @@ def relink_file(session, file_id: int, new_path: str, *, mtime: float | None = N
 
 # Clips -----------------------------------------------------------------------
 
-def add_clip(session, file_id: int, start_s: float, end_s: float) -> tuple[Clip, bool]:
-    """The clip for this span of the file, and whether it was created now (idempotent)."""
+@dataclass(frozen=True)
+class ClipsAdded:
+    ids: list[int]  # one per span asked for, in order
+    added: int  # how many of them are new
+
+
+def _span(start_s: float, end_s: float) -> tuple[float, float]:
     start_s, end_s = round(float(start_s), _SPAN_DECIMALS), round(float(end_s), _SPAN_DECIMALS)
     if not 0.0 <= start_s < end_s:
         raise ValueError(f"a clip needs 0 <= start < end, not {start_s}..{end_s} s")
+    return start_s, end_s
+
+
+def add_clip(session, file_id: int, start_s: float, end_s: float) -> tuple[Clip, bool]:
+    """The clip for this span of the file, and whether it was created now (idempotent)."""
+    start_s, end_s = _span(start_s, end_s)
     existing = session.scalar(
         select(Clip).where(Clip.file_id == file_id, Clip.start_s == start_s, Clip.end_s == end_s)
     )
@@ -116,9 +127,20 @@ def add_clip(session, file_id: int, start_s: float, end_s: float) -> tuple[Clip,
     return clip, True
 
 
-def add_clips(session, file_id: int, spans: Iterable[tuple[float, float]]) -> list[int]:
-    """Clip ids for (start_s, end_s) spans of a file, in order, added where missing."""
-    return [add_clip(session, file_id, start, end)[0].id for start, end in spans]
+def add_clips(session, file_id: int, spans: Iterable[tuple[float, float]]) -> ClipsAdded:
+    """Clips for (start_s, end_s) spans of a file, added where missing: one query, one batched insert."""
+    wanted = [_span(start, end) for start, end in spans]
+    known = {
+        (start, end): clip_id
+        for start, end, clip_id in session.execute(
+            select(Clip.start_s, Clip.end_s, Clip.id).where(Clip.file_id == file_id)
+        )
+    }
+    new = [Clip(file_id=file_id, start_s=start, end_s=end) for start, end in dict.fromkeys(wanted) if (start, end) not in known]
+    session.add_all(new)
+    session.flush()
+    known.update({(clip.start_s, clip.end_s): clip.id for clip in new})
+    return ClipsAdded([known[span] for span in wanted], len(new))
 
 
 def _rows(statement: Select) -> Select:

@@ -113,14 +113,14 @@ def _latest_per_annotator(annotator: str | None):
     return statement
 
 
-def _current_events(session, annotator: str | None) -> list[LabelEvent]:
-    """Each annotator's current (not cleared) label event, oldest first."""
+def _current_events(session, annotator: str | None) -> list[CurrentLabel]:
+    """Each annotator's current (not cleared) label, oldest event first."""
     statement = (
-        select(LabelEvent)
+        select(LabelEvent.clip_id, LabelEvent.annotator, LabelEvent.value, LabelEvent.id, LabelEvent.created_at)
         .where(LabelEvent.id.in_(_latest_per_annotator(annotator)), LabelEvent.value.is_not(None))
         .order_by(LabelEvent.id)
     )
-    return list(session.scalars(statement))
+    return [CurrentLabel(*row) for row in session.execute(statement)]
 
 
 def current_labels(session, annotator: str | None = None) -> dict[int, CurrentLabel]:
@@ -133,16 +133,16 @@ def current_labels(session, annotator: str | None = None) -> dict[int, CurrentLa
     if annotator is not None:
         annotator = check_annotator(annotator)
     result: dict[int, CurrentLabel] = {}
-    for e in _current_events(session, annotator):  # oldest first: the latest wins
-        result[e.clip_id] = CurrentLabel(e.clip_id, e.annotator, e.value, e.id, e.created_at)
+    for label in _current_events(session, annotator):  # oldest first: the latest wins
+        result[label.clip_id] = label
     return result
 
 
 def labels_by_annotator(session) -> dict[int, dict[str, str]]:
     """Clip id -> {annotator: current value} (cleared labels left out)."""
     result: dict[int, dict[str, str]] = {}
-    for e in _current_events(session, None):
-        result.setdefault(e.clip_id, {})[e.annotator] = e.value
+    for label in _current_events(session, None):
+        result.setdefault(label.clip_id, {})[label.annotator] = label.value
     return result
 
 

@@ -30,10 +30,6 @@ class DatabaseState:
     tables: frozenset[str]
     application_id: int | None = None  # SQLite only
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.tables
-
 
 def check_state(label: str, state: DatabaseState) -> None:
     """Refuse a database this code must not touch, with one line naming it and why."""

@@ -76,7 +76,7 @@ def get_prediction(session, clip_id: int, model_id: int) -> StoredPrediction | N
 def clip_scores(session, model_id: int) -> dict[int, float]:
     """Clip id -> clip score, for every clip the model has scored."""
     statement = select(Prediction.clip_id, Prediction.clip_score).where(Prediction.model_id == model_id)
-    return dict(session.execute(statement).tuples().all())
+    return {clip_id: score for clip_id, score in session.execute(statement)}
 
 
 def clips_to_score(session, model_id: int, *, rescore: bool = False) -> list[ClipRow]:
