@@ -5,8 +5,10 @@ Each training clip yields itself plus ``copies`` variants. A variant may:
   digital silence: zero padding would be a shortcut the model could learn);
 - be mixed, if human, with a non-human background at 0-20 dB SNR (still human);
   if non-human, with another non-human sound (still non-human);
-- change level by -24..+6 dB, be band-limited to a telephone's 4 kHz, or get a
-  little room reverberation.
+- change level by -24..+6 dB, be band-limited to a telephone's 4 kHz, go
+  through a "radio" (300-3400 Hz band-pass and soft clipping), get a random
+  equaliser curve, a pitch/tempo change of up to 15%, or a little room
+  reverberation. Every effect is applied to both classes, so none is a cue.
 All randomness comes from one seeded generator: the same seed, the same set.
 """
 
@@ -68,16 +70,45 @@ class Augmenter:
         narrow = resample(y, self.rate, 8000)
         return resample(narrow, 8000, self.rate)[: len(y)]
 
+    def speed(self, y: np.ndarray) -> np.ndarray:
+        """Pitch and tempo together, by resampling (a voice actor's or a tape's speed)."""
+        factor = self.rng.uniform(0.85, 1.15)
+        return resample(y, int(round(self.rate * factor)), self.rate)
+
+    def equalise(self, y: np.ndarray, low: float | None = None, high: float | None = None) -> np.ndarray:
+        """A smooth random gain curve over frequency (±10 dB), or a band-pass."""
+        spectrum = np.fft.rfft(y)
+        freqs = np.fft.rfftfreq(len(y), 1 / self.rate)
+        if low is not None:
+            gain = ((freqs >= low) & (freqs <= high)).astype(float)
+        else:
+            knots = self.rng.uniform(-10, 10, 8)
+            gain = 10 ** (np.interp(np.log1p(freqs), np.linspace(0, np.log1p(self.rate / 2), 8), knots) / 20)
+        return np.fft.irfft(spectrum * gain, len(y)).astype(np.float32)
+
+    def radio(self, y: np.ndarray) -> np.ndarray:
+        y = self.equalise(y, 300.0, 3400.0)
+        drive = self.rng.uniform(1, 6)
+        return (np.tanh(drive * y / max(float(np.abs(y).max()), 1e-6)) / np.tanh(drive)).astype(np.float32)
+
     def variant(self, samples: np.ndarray, human: bool) -> np.ndarray:
         rng = self.rng
-        y = self.place(samples.astype(np.float32))
+        samples = samples.astype(np.float32)
+        if rng.random() < 0.3:
+            samples = self.speed(samples)
+        y = self.place(samples)
         if human and rng.random() < 0.7:
             y = self.mix(y, self.background(len(y)), rng.uniform(0, 20))
         elif not human and rng.random() < 0.5:
             y = self.mix(y, self.background(len(y)), rng.uniform(-10, 10))
         if rng.random() < 0.25:
             y = self.reverb(y)
-        if rng.random() < 0.3:
+        effect = rng.random()
+        if effect < 0.2:
             y = self.band_limit(y)
+        elif effect < 0.4:
+            y = self.radio(y)
+        elif effect < 0.6:
+            y = self.equalise(y)
         y *= 10 ** (rng.uniform(-24, 6) / 20) * 0.5 / max(float(np.abs(y).max()), 1e-6)
         return np.clip(y, -1.0, 1.0).astype(np.float32)
