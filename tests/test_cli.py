@@ -195,3 +195,16 @@ def test_predict_walks_folders_and_skips_non_audio(capsys, tmp_path, tiny_model)
     code, result, err = run_json(capsys, "predict", "--model", str(tiny_model), str(tmp_path / "in"))
     assert code == 0 and err == ""
     assert [r["path"].split("/")[-1] for r in result["results"]] == ["a.wav", "b.flac"]
+
+
+def test_first_use_of_the_default_project_is_the_scored_demo(capsys):
+    from voicestudio.model.detector import DEFAULT_MODEL
+
+    code, clips, err = run_json(capsys, "clips")
+    assert code == 0 and "created the default project" in err
+    assert len(clips) == 12
+    if DEFAULT_MODEL.exists():
+        code, stats, _ = run_json(capsys, "stats")
+        assert stats["clips"] == 12
+        code, out, err = run(capsys, "clips")
+        assert "created" not in err  # only the first time

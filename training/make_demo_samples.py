@@ -18,18 +18,18 @@ OUT = REPO / "voicestudio" / "resources" / "samples"
 
 # (demo file name, corpus file name ending, label)
 PICKS = [
-    ("voice-en-ball.ogg", "ktuberling_en/", "-ball.ogg", "human"),
-    ("voice-de-word.ogg", "ktuberling_de/", None, "human"),
-    ("voice-fr-word.ogg", "ktuberling_fr/", None, "human"),
-    ("voice-ru-word.ogg", "ktuberling_ru/", None, "human"),
-    ("voice-es-word.ogg", "ktuberling_es/", None, "human"),
-    ("voice-front-left.oga", "sound_voice/", "audio-channel-front-left.oga", "human"),
-    ("dog-bark.ogg", "gcompris_memory-sound/", "LRBark_1_LA_cut.ogg", "nonhuman"),
-    ("car-engine.ogg", "gcompris_memory-sound/", "LRStartAndStopCarEngine1LACut.ogg", "nonhuman"),
-    ("rain-in-garden.ogg", "gcompris_memory-sound/", "LRRain_in_garden_01_LA_cut.ogg", "nonhuman"),
-    ("owl.ogg", "gcompris_explore_farm_animals/", "owl.ogg", "nonhuman"),
-    ("explosion.ogg", "minetest_tnt/", "tnt_explode.ogg", "nonhuman"),
-    ("camera-shutter.oga", "sound_stereo/", "camera-shutter.oga", "nonhuman"),
+    ("voice-en-ball.ogg", "ktuberling-en/", "/ball.ogg", "human"),
+    ("voice-de-word.ogg", "ktuberling-de/", None, "human"),
+    ("voice-fr-word.ogg", "ktuberling-fr/", None, "human"),
+    ("voice-ru-word.ogg", "ktuberling-ru/", None, "human"),
+    ("voice-es-word.ogg", "ktuberling-es/", None, "human"),
+    ("voice-front-left.oga", "freedesktop-voice/", "audio-channel-front-left.oga", "human"),
+    ("dog-bark.ogg", "gcompris-memory-sound/", "LRBark_1_LA_cut.ogg", "nonhuman"),
+    ("car-engine.ogg", "gcompris-memory-sound/", "LRStartAndStopCarEngine1LACut.ogg", "nonhuman"),
+    ("rain-in-garden.ogg", "gcompris-memory-sound/", "LRRain_in_garden_01_LA_cut.ogg", "nonhuman"),
+    ("owl.ogg", "gcompris-explore_farm_animals/", "owl.ogg", "nonhuman"),
+    ("explosion.ogg", "minetest-tnt/", "tnt_explode.ogg", "nonhuman"),
+    ("camera-shutter.oga", "freedesktop-stereo/", "camera-shutter.oga", "nonhuman"),
 ]
 
 
@@ -48,7 +48,7 @@ def main() -> None:
             raise SystemExit(f"no corpus file for {name} ({folder}{ending or ''})")
         row = sorted(candidates, key=lambda r: r["path"])[0]
         shutil.copyfile(args.corpus / row["path"], OUT / name)
-        original = row["path"].split("/")[-1].split("-", 1)[1]
+        original = row["path"].split("/")[-1]
         lines.append(f"| {name} | {label} | Debian `{row['package']}`: {original} | {row['license']} |")
     (OUT / "LICENSES.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {len(PICKS)} clips to {OUT}")

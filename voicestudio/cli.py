@@ -41,9 +41,18 @@ def _print_json(data) -> None:
 
 
 def _open_project(args):
-    from voicestudio.store.project import open_project, resolve_project_target
+    """The project named by --db / $VOICESTUDIO_DB; the default one starts as the demo project."""
+    from voicestudio.store.project import default_project_path, open_project, resolve_project_target
 
-    return open_project(resolve_project_target(args.db))
+    target = resolve_project_target(args.db)
+    if target == str(default_project_path()):
+        from voicestudio.dataset.demo import open_or_create_demo
+
+        setup = open_or_create_demo(target)
+        if setup.created:
+            print(f"voicestudio: created the default project {target} with the demo clips", file=sys.stderr)
+        return setup.project
+    return open_project(target)
 
 
 # Commands ------------------------------------------------------------------

@@ -122,22 +122,31 @@ def _manifest_groups(root: Path) -> dict[Path, str]:
 def assign_splits(files: list[LabelledFile], config: TrainConfig) -> list[LabelledFile]:
     """Grouped, per-class split: each source group lands wholly in one split.
 
-    Deterministic for a seed: groups are ordered by a hash of their name and the seed.
+    Groups are taken in an order fixed by a hash of their name and the seed,
+    each going to the split furthest below its share of the class's files, so
+    splits stay near their target sizes even when groups differ a lot in size.
     """
     if all(f.split for f in files):
         return files
+    targets = {"test": config.test_fraction, "val": config.val_fraction}
+    targets["train"] = 1.0 - targets["test"] - targets["val"]
     out = []
     for label in CLASSES:
-        groups = sorted({f.group for f in files if f.label == label},
-                        key=lambda g: zlib.crc32(f"{config.seed}:{g}".encode()))
-        n = len(groups)
-        n_test = max(1, round(n * config.test_fraction)) if n >= 3 else 0
-        n_val = max(1, round(n * config.val_fraction)) if n >= 3 else (1 if n == 2 else 0)
-        split_of = {g: "test" for g in groups[:n_test]}
-        split_of.update({g: "val" for g in groups[n_test:n_test + n_val]})
-        for f in files:
-            if f.label == label:
-                out.append(LabelledFile(f.path, f.label, f.group, split_of.get(f.group, "train")))
+        members = [f for f in files if f.label == label]
+        sizes: dict[str, int] = {}
+        for f in members:
+            sizes[f.group] = sizes.get(f.group, 0) + 1
+        groups = sorted(sizes, key=lambda g: zlib.crc32(f"{config.seed}:{g}".encode()))
+        filled = {s: 0 for s in SPLITS}
+        split_of = {}
+        for i, group in enumerate(groups):
+            if len(groups) >= 3 and i < 2:  # validation and test get at least one group each
+                split = ("val", "test")[i]
+            else:
+                split = max(SPLITS, key=lambda s: targets[s] * len(members) - filled[s])
+            split_of[group] = split
+            filled[split] += sizes[group]
+        out.extend(LabelledFile(f.path, f.label, f.group, split_of[f.group]) for f in members)
     return out
 
 
