@@ -5,6 +5,9 @@ whole clip once -> classifier windows are slices of those frames -> the energy
 gate marks silent windows, which are not run -> the rest go through the
 interpreter in batches (when the model has a dynamic batch dimension) -> the
 card's rule turns window probabilities into the clip score.
+
+Importing this module is cheap: the TFLite runtime is imported when the first
+model is loaded, the decoder and resampler when first needed.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from voicestudio.audio.decode import load_audio
 from voicestudio.audio.features import (
     features,
     pad_to_window,
@@ -23,13 +25,13 @@ from voicestudio.audio.features import (
     window_images,
     window_starts,
 )
-from voicestudio.audio.resample import resample
 from voicestudio.errors import ModelError, NoModelError
 from voicestudio.model.card import ModelCard, card_path_for, default_card_for, load_card
 from voicestudio.model.runtime import file_sha256, load_interpreter
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "voice-detector.tflite"
-MAX_BATCH = 64
+MAX_BATCH = 64  # windows per invoke for dynamic-batch models
+PROBABILITY_SLACK = 1e-3  # float rounding allowed outside 0..1 before an output is "not a probability"
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,9 @@ class Prediction:
     clip_score: float
     label: str
     threshold: float
-    window_starts_s: np.ndarray
+    window_starts_s: np.ndarray  # float32 seconds from the clip's start
     window_probs: np.ndarray  # float32; NaN where the window was silent and not run
-    silent: np.ndarray  # bool
+    silent: np.ndarray  # bool per window
     model_sha256: str
 
     @property
@@ -61,7 +63,8 @@ class ClipWindows:
 
 
 def clip_score(probs: np.ndarray, rule: str) -> float:
-    """The clip's score from its non-silent windows' probabilities (0 when all are silent)."""
+    """The clip's score from its non-silent windows' probabilities (NaN = silent; 0 when all are)."""
+    probs = np.asarray(probs, dtype=np.float64)
     probs = probs[~np.isnan(probs)]
     if len(probs) == 0:
         return 0.0
@@ -69,44 +72,69 @@ def clip_score(probs: np.ndarray, rule: str) -> float:
         return float(probs.max())
     if rule == "mean":
         return float(probs.mean())
-    top = np.sort(probs)[-2:]
-    return float(top.mean())
+    if rule == "top2_mean":
+        return float(np.sort(probs)[-2:].mean())
+    raise ValueError(f"unknown clip score rule {rule!r}")
+
+
+def _shape(values) -> list[int]:
+    return [int(d) for d in values]
+
+
+def _as_float_samples(samples) -> np.ndarray:
+    """Mono float32 samples; integer PCM is scaled to -1..1."""
+    samples = np.asarray(samples)
+    if np.issubdtype(samples.dtype, np.integer):
+        info = np.iinfo(samples.dtype)
+        samples = samples.astype(np.float32) / float(max(abs(info.min), info.max))
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"the detector takes mono audio (1-D samples), not an array of shape {samples.shape}")
+    if not np.isfinite(samples).all():
+        raise ValueError("audio samples contain NaN or infinity")
+    return samples
 
 
 class Detector:
-    """A loaded model with its card. Safe to share between threads."""
+    """A loaded model with its card. One Detector can be shared by worker threads."""
 
     def __init__(self, model_path=None, *, threads: int | None = None, card: ModelCard | None = None):
         if model_path is None:
             model_path = DEFAULT_MODEL
-            if not Path(model_path).exists():
+            if not Path(model_path).is_file():
                 raise NoModelError(
-                    f"no model given and the built-in detector is not installed ({model_path}); "
+                    f"no model given and the built-in voice detector is not installed ({model_path}); "
                     "pass --model FILE.tflite"
                 )
         self.path = Path(model_path)
         loaded = load_interpreter(self.path, threads)
-        self.runtime_name = f"{loaded.runtime} {loaded.runtime_version}"
+        self.runtime = loaded.runtime
+        self.runtime_version = loaded.runtime_version
+        self.runtime_name = loaded.runtime_name
         self.threads = loaded.threads
         self._interpreter = loaded.interpreter
         self._lock = threading.Lock()
         self.sha256 = file_sha256(self.path)
-        self._input, self._output = self._single_tensors()
-        self.card = self._resolve_card(card)
-        self.spec = self.card.feature_spec
-        self._check_shapes()
-        self.batch_capable = int(self._input["shape_signature"][0]) == -1
-        self._batch = int(self._input["shape"][0])
 
-    # Loading and checking ----------------------------------------------------
-    def _single_tensors(self):
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         if len(inputs) != 1:
             raise ModelError(self.path, f"has {len(inputs)} inputs; a detector takes one feature image")
         if len(outputs) != 1:
             raise ModelError(self.path, f"has {len(outputs)} outputs; a detector gives one probability tensor")
-        return inputs[0], outputs[0]
+        self._input, self._output = inputs[0], outputs[0]
+        self.card = self._resolve_card(card)
+        self.spec = self.card.feature_spec
+        self._fit_input()
+        self._check_tensors()
+        self.batch_capable = self._signature()[0] == -1
+        self._allocated = int(self._input["shape"][0])  # the batch the tensors are allocated for
+        self._buffer = None  # input batch reused between invokes
+        self._column = 0 if self.card.output == "sigmoid" else self.card.labels.index(self.card.positive_label)
+
+    # Loading and checking ----------------------------------------------------
+    def _signature(self) -> list[int]:
+        return _shape(self._input.get("shape_signature", self._input["shape"]))
 
     def _resolve_card(self, card: ModelCard | None) -> ModelCard:
         if card is not None:
@@ -114,96 +142,158 @@ class Detector:
         sibling = card_path_for(self.path)
         if sibling.exists():
             return load_card(sibling)
-        default = default_card_for(self._input["shape"], self._output["shape"])
+        default = default_card_for(self._signature(), self._output["shape"])
         if default is None:
+            nhwc, nhw = ModelCard().input_shape()[1:], ModelCard(input_layout="NHW").input_shape()[1:]
+            if default_card_for(self._signature(), [1, 1]) is None:
+                what = f"the input shape {self._signature()}"
+            else:
+                what = f"the output shape {_shape(self._output['shape'])}"
             raise ModelError(
                 self.path,
-                f"no model card, and the input shape {list(self._input['shape'])} does not fit the defaults "
-                f"{list(ModelCard().input_shape())} (write {sibling.name} beside the model)",
+                f"no model card and {what} does not fit the defaults (input {[-1, *nhwc]} NHWC or "
+                f"{[-1, *nhw]} NHW, output [-1, 1] sigmoid or [-1, 2] softmax); "
+                f"write {sibling.name} beside the model",
             )
         return default
 
-    def _check_shapes(self) -> None:
-        expected = self.card.input_shape()[1:]
-        actual = tuple(int(d) for d in self._input["shape"][1:])
-        if actual != expected:
+    def _fit_input(self) -> None:
+        """Check the input against the card; size dynamic non-batch dimensions from the card."""
+        signature = self._signature()
+        expected = list(self.card.input_shape()[1:])
+        dims_fit = len(signature) == len(expected) + 1 and all(
+            s in (e, -1) for s, e in zip(signature[1:], expected)
+        )
+        if not dims_fit:
             raise ModelError(
                 self.path,
-                f"input shape {[-1, *actual]} contradicts its card ({self.card.input_layout} "
-                f"{[-1, *expected]} from the FeatureSpec)",
+                f"input shape {signature} contradicts its card ({self.card.input_layout} "
+                f"{[-1, *expected]} from the FeatureSpec: {self.spec.window_frames} frames x "
+                f"{self.spec.n_coeffs} {self.spec.feature} coefficients)",
             )
+        if _shape(self._input["shape"][1:]) != expected:  # dynamic time/coefficient axes
+            self._reallocate(max(1, int(self._input["shape"][0])))
+
+    def _reallocate(self, batch: int) -> None:
+        interpreter = self._interpreter
+        try:
+            interpreter.resize_tensor_input(self._input["index"], [batch, *self.card.input_shape()[1:]])
+            interpreter.allocate_tensors()
+        except Exception as exc:
+            text = str(exc).strip()
+            raise ModelError(self.path, f"cannot run a batch of {batch} "
+                                        f"({text.splitlines()[0] if text else type(exc).__name__})") from None
+        self._input = interpreter.get_input_details()[0]
+        self._output = interpreter.get_output_details()[0]
+        self._allocated = batch
+        self._buffer = None
+        out_shape = _shape(self._output["shape"])
+        if not out_shape or out_shape[0] != batch:
+            raise ModelError(self.path, f"output shape {out_shape} for a batch of {batch} windows "
+                                        "is not one row per window")
+
+    def _check_tensors(self) -> None:
         for tensor, role in ((self._input, "input"), (self._output, "output")):
             dtype = np.dtype(tensor["dtype"])
             if dtype == np.float32:
                 continue
             scale, _ = tensor.get("quantization", (0.0, 0))
-            if dtype not in (np.int8, np.uint8) or not scale:
-                raise ModelError(self.path, f"{role} is {dtype.name} without quantisation parameters; expected float32 or quantised int8/uint8")
-        width = int(self._output["shape"][-1]) if len(self._output["shape"]) > 1 else 1
-        wanted = 1 if self.card.output == "sigmoid" else len(self.card.labels)
-        if width != wanted:
-            raise ModelError(self.path, f"output has {width} values per window but its card says {self.card.output} over {list(self.card.labels)}")
+            if dtype not in (np.int8, np.uint8):
+                raise ModelError(self.path, f"{role} is {dtype.name}; expected float32 or quantised int8/uint8")
+            if not scale:
+                raise ModelError(self.path, f"{role} is {dtype.name} without quantisation parameters; "
+                                            "expected float32 or quantised int8/uint8")
+        in_shape, out_shape = _shape(self._input["shape"]), _shape(self._output["shape"])
+        if not 1 <= len(out_shape) <= 2 or out_shape[0] != in_shape[0]:
+            raise ModelError(self.path, f"output shape {out_shape} is not one row per window "
+                                        f"(input shape {in_shape}); expected [batch, values]")
+        width = int(np.prod(out_shape[1:], dtype=np.int64))
+        if width != self.card.output_width:
+            raise ModelError(self.path, f"output has {width} values per window but its card says "
+                                        f"{self.card.output} over {list(self.card.labels)} "
+                                        f"({self.card.output_width} per window)")
 
     # Running -----------------------------------------------------------------
-    def _quantize(self, x: np.ndarray) -> np.ndarray:
-        dtype = np.dtype(self._input["dtype"])
+    def _quantize(self, x: np.ndarray, out: np.ndarray) -> None:
+        """Write images ``x`` into the input buffer ``out`` in the input's dtype."""
+        dtype = out.dtype
         if dtype == np.float32:
-            return x.astype(np.float32, copy=False)
+            out[: len(x)] = x
+            return
         scale, zero = self._input["quantization"]
         info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        out[: len(x)] = np.clip(np.round(x / scale + zero), info.min, info.max)
 
     def _dequantize(self, y: np.ndarray) -> np.ndarray:
-        if np.dtype(self._output["dtype"]) == np.float32:
+        if y.dtype == np.float32:
             return y
         scale, zero = self._output["quantization"]
-        return (y.astype(np.float32) - zero) * scale
+        return (y.astype(np.float32) - zero) * np.float32(scale)
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
+    def _invoke(self, chunk: np.ndarray) -> np.ndarray:
+        """Run up to ``self._allocated`` images (already in the input layout); probabilities of the positive label."""
+        if self._buffer is None:
+            self._buffer = np.zeros(_shape(self._input["shape"]), np.dtype(self._input["dtype"]))
+        buffer = self._buffer
+        self._quantize(chunk, buffer)
+        if len(chunk) < len(buffer):
+            buffer[len(chunk):] = 0  # padding rows: their results are dropped
         interpreter = self._interpreter
-        if batch.shape[0] != self._batch:
-            interpreter.resize_tensor_input(self._input["index"], list(batch.shape))
-            interpreter.allocate_tensors()
-            self._batch = batch.shape[0]
-        interpreter.set_tensor(self._input["index"], self._quantize(batch))
+        interpreter.set_tensor(self._input["index"], buffer)
         interpreter.invoke()
-        return self._dequantize(interpreter.get_tensor(self._output["index"])).reshape(batch.shape[0], -1)
+        values = self._dequantize(interpreter.get_tensor(self._output["index"]))
+        return values.reshape(len(buffer), -1)[: len(chunk), self._column]
 
     def invoke_images(self, images: np.ndarray) -> np.ndarray:
-        """Positive-class probability for each ``(frames, coeffs)`` image."""
+        """Positive-class probability (float32) for each ``(frames, coeffs)`` image in ``images``."""
         images = np.asarray(images, dtype=np.float32)
+        if len(images) == 0:
+            return np.empty(0, np.float32)
+        if images.ndim != 3 or images.shape[1:] != self.spec.image_shape:
+            raise ValueError(f"images must be (n, {self.spec.window_frames}, {self.spec.n_coeffs}), "
+                             f"not {images.shape}")
         if self.card.input_layout == "NHWC":
             images = images[..., None]
         n = len(images)
         out = np.empty(n, np.float32)
-        if n == 0:
-            return out
-        column = 0 if self.card.output == "sigmoid" else self.card.labels.index(self.card.positive_label)
         with self._lock:
-            if not self.batch_capable:
-                for i in range(n):
-                    out[i] = self._run(images[i:i + 1])[0, column]
-                return out
-            size = min(MAX_BATCH, 1 << (n - 1).bit_length())  # powers of two: few re-allocations
+            if self.batch_capable:
+                # Powers of two up to MAX_BATCH: few distinct sizes, so the tensors are
+                # re-allocated only when a call needs a different size than the last one.
+                size = min(MAX_BATCH, 1 << (n - 1).bit_length())
+                if size != self._allocated:
+                    self._reallocate(size)
+            size = self._allocated  # a fixed-batch model takes its own batch, padded
             for start in range(0, n, size):
-                chunk = images[start:start + size]
-                if len(chunk) < size:  # pad the last chunk rather than re-allocate for it
-                    chunk = np.concatenate([chunk, np.zeros((size - len(chunk), *chunk.shape[1:]), np.float32)])
-                out[start:start + size] = self._run(chunk)[: n - start, column]
-        return out
+                out[start:start + size] = self._invoke(images[start:start + size])
+        bad = ~((out >= -PROBABILITY_SLACK) & (out <= 1 + PROBABILITY_SLACK))
+        if bad.any():
+            raise ModelError(self.path, f"output {float(out[bad][0]):g} is not a probability "
+                                        f"(does the model end in a {self.card.output} as its card says?)")
+        return np.clip(out, 0.0, 1.0, out=out)
 
     def prepare(self, samples: np.ndarray, sample_rate: int) -> ClipWindows:
-        """Resample, features once, windows, silence gate (thread-safe, no interpreter)."""
+        """Resample, features once, windows, silence gate (thread-safe; no interpreter).
+
+        ``samples``: mono audio, float in -1..1 (integer PCM is scaled).
+        """
         spec = self.spec
+        samples = _as_float_samples(samples)
+        if int(sample_rate) <= 0:
+            raise ValueError(f"sample rate must be positive, not {sample_rate}")
         if sample_rate != spec.sample_rate:
-            samples = resample(samples, sample_rate, spec.sample_rate)
-        samples = pad_to_window(np.asarray(samples, dtype=np.float32), spec)
+            from voicestudio.audio.resample import resample
+
+            samples = resample(samples, int(sample_rate), spec.sample_rate)
+        samples = pad_to_window(samples, spec)
         frames = features(samples, spec)
         starts = window_starts(len(frames), spec)
         silent = silent_windows(samples, starts, spec)
         return ClipWindows(window_images(frames, starts[~silent], spec), starts, silent)
 
     def prepare_file(self, path, *, start_s: float = 0.0, end_s: float | None = None) -> ClipWindows:
+        from voicestudio.audio.decode import load_audio
+
         audio = load_audio(path, start_s=start_s, end_s=end_s, sample_rate=self.spec.sample_rate)
         return self.prepare(audio.samples, audio.sample_rate)
 
@@ -224,9 +314,14 @@ class Detector:
         )
 
     def predict_samples(self, samples: np.ndarray, sample_rate: int) -> Prediction:
+        """Predict a clip held in memory (resampled to the model's rate if needed)."""
         windows = self.prepare(samples, sample_rate)
         return self.assemble(windows, self.invoke_images(windows.images))
 
     def predict_file(self, path, *, start_s: float = 0.0, end_s: float | None = None) -> Prediction:
+        """Predict a file, or the part of it from ``start_s`` to ``end_s``."""
         windows = self.prepare_file(path, start_s=start_s, end_s=end_s)
         return self.assemble(windows, self.invoke_images(windows.images))
+
+    def __repr__(self) -> str:
+        return f"Detector({str(self.path)!r}, card={self.card.name!r}, runtime={self.runtime_name!r})"

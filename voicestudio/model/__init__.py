@@ -1,0 +1,1 @@
+"""Models: the interpreter loader (runtime), the model card (card), the detector (detector), training."""
