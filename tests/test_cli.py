@@ -208,3 +208,15 @@ def test_first_use_of_the_default_project_is_the_scored_demo(capsys):
         assert stats["clips"] == 12
         code, out, err = run(capsys, "clips")
         assert "created" not in err  # only the first time
+
+
+def test_no_command_says_clearly_what_is_there(capsys):
+    import importlib.util
+
+    code, out, err = run(capsys)
+    try:
+        has_window = importlib.util.find_spec("voicestudio.ui.app") is not None
+    except ModuleNotFoundError:
+        has_window = False
+    if not has_window:
+        assert code == 1 and "window is not part of this build" in err and err.count("\n") == 1
