@@ -57,21 +57,34 @@ def _open_project(args):
 
 # Commands ------------------------------------------------------------------
 
+def _batch(args, label: str, work):
+    """Run ``work(project, progress_bar)`` on the project, closing both whatever happens."""
+    from voicestudio.progress import TerminalBar
+
+    project = _open_project(args)
+    bar = TerminalBar(label)
+    try:
+        return work(project, bar)
+    finally:
+        bar.close()
+        project.close()
+
+
+def _exit_with(failures) -> int:
+    """One stderr line per failed file; exit 1 if any failed."""
+    for problem in failures:
+        print(f"voicestudio: {problem.path}: {problem.reason}", file=sys.stderr)
+    return EXIT_FAILURE if failures else EXIT_OK
+
+
 def cmd_import(args) -> int:
     from voicestudio.dataset.importer import SegmentRule, import_paths
-    from voicestudio.progress import TerminalBar
 
     try:
         rule = SegmentRule.parse(args.segment)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    project = _open_project(args)
-    bar = TerminalBar("importing")
-    try:
-        result = import_paths(project, args.paths, rule=rule, progress=bar)
-    finally:
-        bar.close()
-        project.close()
+    result = _batch(args, "importing", lambda project, bar: import_paths(project, args.paths, rule=rule, progress=bar))
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -83,9 +96,7 @@ def cmd_import(args) -> int:
         )
         for problem in result.duplicates:
             print(f"duplicate: {problem.path}: {problem.reason}")
-    for problem in result.failures:
-        print(f"voicestudio: {problem.path}: {problem.reason}", file=sys.stderr)
-    return EXIT_FAILURE if result.failures else EXIT_OK
+    return _exit_with(result.failures)
 
 
 def _load_detector(args):
@@ -96,16 +107,9 @@ def _load_detector(args):
 
 def cmd_score(args) -> int:
     from voicestudio.dataset.scoring import score_project
-    from voicestudio.progress import TerminalBar
 
     detector = _load_detector(args)
-    project = _open_project(args)
-    bar = TerminalBar("scoring")
-    try:
-        result = score_project(project, detector, rescore=args.rescore, progress=bar)
-    finally:
-        bar.close()
-        project.close()
+    result = _batch(args, "scoring", lambda project, bar: score_project(project, detector, rescore=args.rescore, progress=bar))
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -114,9 +118,7 @@ def cmd_score(args) -> int:
             f"({result.already_scored} already had predictions, {len(result.failures)} failed) "
             f"in {result.elapsed_s:.1f} s"
         )
-    for problem in result.failures:
-        print(f"voicestudio: {problem.path}: {problem.reason}", file=sys.stderr)
-    return EXIT_FAILURE if result.failures else EXIT_OK
+    return _exit_with(result.failures)
 
 
 def _predict_targets(paths):

@@ -10,20 +10,9 @@ import pytest
 
 librosa = pytest.importorskip("librosa")
 
+from audiofiles import speechlike
 from voicestudio.audio import features as F
 from voicestudio.audio.features import FeatureSpec
-
-
-def speechlike(sr: int, seconds: float, seed: int = 0) -> np.ndarray:
-    """Harmonic bursts with a moving pitch over light noise: voice-band content."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(sr * seconds)) / sr
-    f0 = 140 + 40 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
-    envelope = 0.5 * (1 + np.sign(np.sin(2 * np.pi * 2.5 * t)))
-    y = 0.2 * voiced * envelope + 0.01 * rng.standard_normal(len(t))
-    return y.astype(np.float32)
 
 
 def librosa_kwargs(spec: FeatureSpec) -> dict:

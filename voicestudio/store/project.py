@@ -80,13 +80,8 @@ class Project:
         fails at once with "database is locked" if another program wrote in
         between. Use ``write()``.
         """
-        with self._read() as session, self._translated():
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with self._transaction(self._read, begin_now=False) as session:
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -96,8 +91,14 @@ class Project:
         then a few retries) for any other writer before the block runs, and
         nothing inside fails with "database is locked".
         """
-        with self._write() as session, self._translated():
-            session.connection()  # begin now: take the write lock before the caller reads
+        with self._transaction(self._write, begin_now=True) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, factory, *, begin_now: bool) -> Iterator[Session]:
+        with factory() as session, self._translated():
+            if begin_now:
+                session.connection()  # begin now: take the write lock before the caller reads
             try:
                 yield session
                 session.commit()
