@@ -290,9 +290,10 @@ def cmd_gui(args) -> int:
             "the workstation window is not part of this build yet; "
             "the commands in 'voicestudio --help' work (try: voicestudio predict FILE)"
         )
-    from voicestudio.ui.app import run
+    import importlib
 
-    return run(args)
+    # Loaded by name: only the window's own package imports Qt.
+    return importlib.import_module("voicestudio.ui.app").run(args)
 
 
 # Parser --------------------------------------------------------------------
