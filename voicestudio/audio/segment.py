@@ -1,22 +1,27 @@
 """Split long recordings into clips: at silences, or in fixed pieces.
 
-Silence segmentation streams the file once and keeps only a level per 50 ms
-frame, so a multi-hour recording costs kilobytes, not gigabytes.
+Silence segmentation streams the file once and keeps only one level per frame
+(50 ms by default), so a multi-hour recording costs kilobytes, not gigabytes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from voicestudio.audio.decode import AudioInfo, iter_blocks, probe
+from voicestudio.audio.decode import iter_blocks, probe
 
-_ANALYSIS_RATE = 16000  # levels only: no need for more
+_BLOCK_S = 30.0  # decode this much at a time
+_MAX_PAD_S = 0.25  # context kept around the sound of a segment
+_ROUND = 6  # decimals of segment times (microseconds)
 
 
 @dataclass(frozen=True)
 class Segment:
+    """A part of a file, in seconds from its start."""
+
     start_s: float
     end_s: float
 
@@ -27,28 +32,56 @@ class Segment:
 
 def fixed_segments(duration_s: float, length_s: float, *, min_s: float = 0.5) -> list[Segment]:
     """Consecutive pieces of ``length_s``; a last piece shorter than ``min_s`` joins the one before."""
-    if duration_s <= 0:
+    if not length_s > 0:
+        raise ValueError(f"length_s must be positive, not {length_s!r}")
+    if not duration_s > 0:
         return []
-    edges = list(np.arange(0.0, duration_s, length_s)) + [duration_s]
+    count = max(1, math.ceil(duration_s / length_s - 1e-9))
+    edges = [round(i * length_s, _ROUND) for i in range(count)] + [round(duration_s, _ROUND)]
     if len(edges) > 2 and edges[-1] - edges[-2] < min_s:
         del edges[-2]
-    return [Segment(round(a, 6), round(b, 6)) for a, b in zip(edges, edges[1:])]
+    return [Segment(a, b) for a, b in zip(edges, edges[1:])]
 
 
-def frame_levels_dbfs(path, *, frame_s: float = 0.05, info: AudioInfo | None = None) -> np.ndarray:
-    """RMS level of each ``frame_s`` frame of the whole file, streamed."""
-    hop = int(round(frame_s * _ANALYSIS_RATE))
-    levels, carry = [], np.zeros(0, np.float32)
-    for block in iter_blocks(path, block_s=30.0, sample_rate=_ANALYSIS_RATE, info=info):
-        block = np.concatenate([carry, block]) if len(carry) else block
+@dataclass(frozen=True)
+class FrameLevels:
+    """RMS level in dBFS of consecutive frames of ``hop`` samples at ``sample_rate``."""
+
+    dbfs: np.ndarray
+    hop: int
+    sample_rate: int
+    duration_s: float  # of the file
+
+    @property
+    def frame_s(self) -> float:
+        return self.hop / self.sample_rate
+
+
+def frame_levels(path, *, frame_s: float = 0.05) -> FrameLevels:
+    """The level of every ``frame_s`` frame of a file, streamed (a short last frame counts too).
+
+    Levels are measured at the file's own rate: no resampling is needed to
+    measure loudness.
+    """
+    if not frame_s > 0:
+        raise ValueError(f"frame_s must be positive, not {frame_s!r}")
+    info = probe(path)
+    rate = info.sample_rate
+    hop = max(1, int(round(frame_s * rate)))
+    block_s = max(1, round(_BLOCK_S * rate / hop)) * hop / rate  # whole frames per block
+    powers, carry = [], np.zeros(0, np.float32)
+    for block in iter_blocks(path, block_s=block_s, sample_rate=rate):
+        if len(carry):
+            block = np.concatenate([carry, block])
         whole = len(block) // hop
-        frames = block[: whole * hop].reshape(whole, hop)
-        levels.append(np.einsum("ij,ij->i", frames, frames) / hop)
+        frames = block[: whole * hop].reshape(whole, hop).astype(np.float64)
+        powers.append(np.einsum("ij,ij->i", frames, frames) / hop)
         carry = block[whole * hop:]
     if len(carry):
-        levels.append(np.array([np.dot(carry, carry) / len(carry)], np.float32))
-    power = np.concatenate(levels) if levels else np.zeros(0)
-    return 10 * np.log10(np.maximum(power, 1e-12))
+        powers.append(np.array([np.dot(carry.astype(np.float64), carry) / len(carry)]))
+    power = np.concatenate(powers) if powers else np.zeros(0)
+    dbfs = (10 * np.log10(np.maximum(power, 1e-20))).astype(np.float32)
+    return FrameLevels(dbfs, hop, rate, info.duration_s)
 
 
 def silence_segments(
@@ -59,53 +92,88 @@ def silence_segments(
     min_segment_s: float = 1.0,
     max_segment_s: float = 30.0,
     frame_s: float = 0.05,
-    info: AudioInfo | None = None,
 ) -> list[Segment]:
-    """Sound between silences of at least ``min_silence_s``, as clips.
+    """Clips of sound between silences of at least ``min_silence_s``.
 
-    Entirely silent stretches are dropped; pieces longer than ``max_segment_s``
-    are cut at the quietest frame in their last third before the limit; pieces
-    shorter than ``min_segment_s`` are merged into the nearest neighbour (or
-    dropped when alone and very short).
+    A frame is silent when its RMS level is below ``silence_dbfs``. Silent
+    stretches of ``min_silence_s`` or more split the file and are dropped
+    (each clip keeps up to 0.25 s of context on both sides); shorter pauses
+    stay inside a clip. A clip longer than ``max_segment_s`` is cut at its
+    quietest frame in the last third before the limit. A clip shorter than
+    ``min_segment_s`` joins its nearer neighbour when the result is no longer
+    than ``max_segment_s``, and otherwise stays as it is. An entirely silent
+    file gives no clips.
     """
-    info = info or probe(path)
-    levels = frame_levels_dbfs(path, frame_s=frame_s, info=info)
-    loud = levels >= silence_dbfs
-    min_gap = max(1, int(round(min_silence_s / frame_s)))
+    if not max_segment_s > 0 or not min_silence_s >= 0:
+        raise ValueError("max_segment_s must be positive and min_silence_s not negative")
+    if min_segment_s > max_segment_s:
+        raise ValueError(f"min_segment_s ({min_segment_s}) is longer than max_segment_s ({max_segment_s})")
+    levels = frame_levels(path, frame_s=frame_s)
+    step = levels.frame_s
+    n = len(levels.dbfs)
+    min_gap = max(1, int(round(min_silence_s / step)))
+    max_len = max(1, int(max_segment_s / step + 1e-9))
+    min_len = min(max_len, int(math.ceil(min_segment_s / step - 1e-9)))
+    pad = min(int(round(_MAX_PAD_S / step)), min_gap // 2)
 
-    # Runs of loud frames, joined across gaps shorter than min_silence_s.
-    runs: list[list[int]] = []
-    for i in np.flatnonzero(loud):
-        if runs and i - runs[-1][1] <= min_gap:
-            runs[-1][1] = i + 1
+    pieces: list[tuple[int, int]] = []
+    for start, end in _sound_runs(levels.dbfs >= silence_dbfs, min_gap):
+        pieces += _split_long(levels.dbfs, max(0, start - pad), min(n, end + pad), max_len, min_len)
+    pieces = _merge_short(pieces, min_len, max_len)
+
+    end_s = levels.duration_s
+    return [Segment(round(a * step, _ROUND), round(min(b * step, end_s), _ROUND)) for a, b in pieces]
+
+
+def _sound_runs(loud: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
+    """Frame ranges of sound, joined across silences shorter than ``min_gap`` frames."""
+    if not loud.any():
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], loud, [False]]).astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    runs: list[tuple[int, int]] = []
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        if runs and start - runs[-1][1] < min_gap:
+            runs[-1] = (runs[-1][0], end)
         else:
-            runs.append([i, i + 1])
+            runs.append((start, end))
+    return runs
 
-    # Keep a little context around the sound (half the silence, up to 0.25 s).
-    pad = min(int(round(0.25 / frame_s)), min_gap // 2)
-    n = len(levels)
-    pieces: list[list[int]] = []
-    for start, end in runs:
-        start, end = max(0, start - pad), min(n, end + pad)
-        limit = max(1, int(max_segment_s / frame_s))
-        while end - start > limit:
-            window = levels[start + (2 * limit) // 3: start + limit]
-            cut = start + (2 * limit) // 3 + int(np.argmin(window))
-            pieces.append([start, cut])
-            start = cut
-        pieces.append([start, end])
 
-    min_frames = int(round(min_segment_s / frame_s))
-    merged: list[list[int]] = []
-    for piece in pieces:
-        if merged and (piece[1] - piece[0] < min_frames or merged[-1][1] - merged[-1][0] < min_frames) \
-                and piece[1] - merged[-1][0] <= max_segment_s / frame_s:
-            merged[-1][1] = piece[1]
+def _split_long(dbfs: np.ndarray, start: int, end: int, max_len: int, min_len: int) -> list[tuple[int, int]]:
+    """Cut ``[start, end)`` into pieces of at most ``max_len`` frames at quiet frames."""
+    pieces = []
+    while end - start > max_len:
+        lo = start + max(min_len, (2 * max_len) // 3)
+        hi = min(start + max_len, end - min_len)  # leave the rest no shorter than min_len
+        if hi <= lo:
+            cut = min(start + max_len, max(lo, hi))
         else:
-            merged.append(piece)
-    duration = info.duration_s
-    return [
-        Segment(round(a * frame_s, 6), round(min(b * frame_s, duration), 6))
-        for a, b in merged
-        if (b - a) >= min(min_frames, 2)
-    ]
+            cut = lo + int(np.argmin(dbfs[lo:hi + 1]))
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
+def _merge_short(pieces: list[tuple[int, int]], min_len: int, max_len: int) -> list[tuple[int, int]]:
+    """Join each piece shorter than ``min_len`` to its nearer neighbour, if the join fits ``max_len``."""
+    pieces = list(pieces)
+    merged: list[tuple[int, int]] = []
+    i = 0
+    while i < len(pieces):
+        start, end = pieces[i]
+        if end - start >= min_len:
+            merged.append((start, end))
+            i += 1
+            continue
+        before = merged[-1] if merged and end - merged[-1][0] <= max_len else None
+        after = pieces[i + 1] if i + 1 < len(pieces) and pieces[i + 1][1] - start <= max_len else None
+        if before and (after is None or start - before[1] <= after[0] - end):
+            merged[-1] = (before[0], end)
+        elif after:
+            pieces[i + 1] = (start, after[1])  # looked at again as one piece
+        else:
+            merged.append((start, end))
+        i += 1
+    return merged
