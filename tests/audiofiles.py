@@ -36,24 +36,40 @@ def write(path: Path, samples: np.ndarray, sr: int, channels: int = 1, **kwargs)
 
 
 def write_m4a(path: Path, samples: np.ndarray, sr: int) -> Path:
-    """AAC in an MP4 container through PyAV (libsndfile cannot write or read it)."""
+    """AAC in an MP4 container through PyAV (libsndfile cannot read it).
+
+    ``samples``: 1-D, or 2-D frames x channels (mono or stereo).
+    """
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = np.asarray(samples, np.float32)
+    planar = data[None, :] if data.ndim == 1 else np.ascontiguousarray(data.T)
+    layout = {1: "mono", 2: "stereo"}[planar.shape[0]]
     with av.open(str(path), "w", format="mp4") as container:
-        stream = container.add_stream("aac", rate=sr)
-        stream.layout = "mono"
-        frame_size = 1024
-        pcm = samples.astype(np.float32)
-        for start in range(0, len(pcm), frame_size):
-            chunk = pcm[start:start + frame_size]
-            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
+        stream = container.add_stream("aac", rate=sr, layout=layout)
+        for start in range(0, planar.shape[1], 1024):
+            chunk = np.ascontiguousarray(planar[:, start:start + 1024])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
             frame.sample_rate = sr
+            frame.pts = start
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
     return path
+
+
+def peak_memory(fn):
+    """``(fn(), peak bytes Python allocated while it ran)``, measured with tracemalloc."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def mixed_folder(root: Path) -> dict[str, Path]:

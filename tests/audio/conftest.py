@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import audiofiles
+
 _WRITE_BLOCK = 1 << 16  # libsndfile 1.2.2 can crash writing long Vorbis in one call
 
 
@@ -69,24 +71,7 @@ class AudioFiles:
 
     def write_m4a(self, name: str, samples: np.ndarray, sr: int) -> Path:
         """AAC in an MP4 container through PyAV. ``samples``: 1-D, or 2-D frames x channels."""
-        import av
-
-        data = np.asarray(samples, np.float32)
-        planar = data[None, :] if data.ndim == 1 else np.ascontiguousarray(data.T)
-        layout = {1: "mono", 2: "stereo"}[planar.shape[0]]
-        path = self.path(name)
-        with av.open(str(path), "w", format="mp4") as container:
-            stream = container.add_stream("aac", rate=sr, layout=layout)
-            for start in range(0, planar.shape[1], 1024):
-                chunk = np.ascontiguousarray(planar[:, start:start + 1024])
-                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-                frame.sample_rate = sr
-                frame.pts = start
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
-        return path
+        return audiofiles.write_m4a(self.path(name), samples, sr)
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         path = self.path(name)

@@ -5,13 +5,13 @@ import importlib.util
 import os
 import struct
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from audiofiles import peak_memory
 from voicestudio.audio.decode import MAX_RATE, Audio, AudioInfo, iter_blocks, load_audio, probe
 from voicestudio.audio.resample import StreamResampler, resample
 from voicestudio.errors import AudioError, MissingExtraError
@@ -209,15 +209,7 @@ def test_long_file_streams_in_bounded_blocks(audio_files):
         for _ in range(120):
             f.write(minute)
     assert probe(path).duration_s == 7200.0
-    sizes = []
-    tracemalloc.start()
-    try:
-        for block in iter_blocks(path, block_s=60.0):
-            sizes.append(len(block))
-            del block
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    sizes, peak = peak_memory(lambda: [len(block) for block in iter_blocks(path, block_s=60.0)])
     assert sizes == [480000] * 120
     assert peak < 16 * 2**20  # a few blocks of 1.9 MB, not 230 MB
 
@@ -341,12 +333,7 @@ def test_header_claiming_absurd_size_decodes_what_is_there(audio_files):
     flac_path = audio_files.write_bytes("liar.flac", bytes(flac))
     for path in (wav, flac_path):
         assert probe(path).frames == SR
-        tracemalloc.start()
-        try:
-            audio = load_audio(path)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        audio, peak = peak_memory(lambda: load_audio(path))
         assert len(audio.samples) == SR and peak < 32 * 2**20
         np.testing.assert_array_equal(load_audio(path, start_s=0.5).samples, audio.samples[SR // 2:])
 

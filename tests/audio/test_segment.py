@@ -1,11 +1,11 @@
 """Segmentation of long recordings: fixed pieces, and clips between silences of real files."""
 
-import tracemalloc
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from audiofiles import peak_memory
 from voicestudio.audio.segment import Segment, fixed_segments, frame_levels, silence_segments
 
 SR = 16000
@@ -122,12 +122,7 @@ def test_hour_long_recording_keeps_only_levels(audio_files):
     with sf.SoundFile(path, "w", samplerate=8000, channels=1, subtype="PCM_16") as f:
         for i in range(60):
             f.write(burst if i % 10 == 0 else minute)
-    tracemalloc.start()
-    try:
-        segments = silence_segments(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    segments, peak = peak_memory(lambda: silence_segments(path))
     assert peak < 24 * 2**20
     assert [round(s.start_s, 2) for s in segments] == [600 * i + 19.75 for i in range(6)]
     assert all(s.duration_s == pytest.approx(3.5) for s in segments)

@@ -611,9 +611,3 @@ def _rebuffer(pieces: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
                 filled = 0
     if filled:
         yield buf[:filled].copy()
-
-
-def describe(info: AudioInfo) -> str:
-    """``WAV PCM_16, 44100 Hz, 2 ch, 3.20 s`` for lists and error panels."""
-    kind = f"{info.format} {info.subtype}" if info.subtype else info.format
-    return f"{kind}, {info.sample_rate} Hz, {info.channels} ch, {info.duration_s:.2f} s"
