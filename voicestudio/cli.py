@@ -188,11 +188,17 @@ def prediction_dict(prediction) -> dict:
 
 
 def cmd_label(args) -> int:
-    from voicestudio.dataset.labels import apply_label, apply_label_csv
+    from voicestudio.dataset.labels import apply_label, apply_label_csv, undo_last
 
     project = _open_project(args)
     try:
-        if args.from_csv:
+        if args.undo:
+            if args.clip or args.value or args.from_csv:
+                raise UsageError("--undo takes no CLIP, VALUE or --from-csv")
+            event = undo_last(project, annotator=args.annotator)
+            if event is None:
+                raise VoiceStudioError(f"{args.annotator} has no label left to undo")
+        elif args.from_csv:
             if args.clip or args.value:
                 raise UsageError("give either CLIP VALUE or --from-csv FILE, not both")
             result = apply_label_csv(project, args.from_csv, default_annotator=args.annotator)
@@ -203,9 +209,10 @@ def cmd_label(args) -> int:
             for problem in result.failures:
                 print(f"voicestudio: {args.from_csv}: {problem}", file=sys.stderr)
             return EXIT_FAILURE if result.failures else EXIT_OK
-        if not (args.clip and args.value):
-            raise UsageError("label needs CLIP VALUE (or --from-csv FILE)")
-        event = apply_label(project, args.clip, args.value, annotator=args.annotator, note=args.note)
+        elif not (args.clip and args.value):
+            raise UsageError("label needs CLIP VALUE (or --from-csv FILE, or --undo)")
+        else:
+            event = apply_label(project, args.clip, args.value, annotator=args.annotator, note=args.note)
     finally:
         project.close()
     if args.json:
@@ -351,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", default=default_annotator(), help="who is labelling (default: $VOICESTUDIO_ANNOTATOR or the login name)")
     p.add_argument("--note")
     p.add_argument("--from-csv", metavar="FILE", help="CSV with columns path,label[,annotator]")
+    p.add_argument("--undo", action="store_true", help="undo the annotator's latest label (appends an undo event)")
 
     p = add("stats", cmd_stats, "label counts; with --model, the confusion matrix against the latest labels")
     model_options(p)

@@ -55,11 +55,25 @@ def event_dict(event) -> dict:
 
 
 def apply_label(project: Project, clip_ref, value: str, *, annotator: str, note: str | None = None) -> dict:
+    """Label a clip named by id or path; ``value`` as people type it (see ``parse_value``)."""
     stored = parse_value(value)
     with project.write() as session:
         clip_id = resolve_clip(session, clip_ref)
         event = label_store.add_label(session, clip_id, annotator, stored, note=note)
         return event_dict(event)
+
+
+def label_clip(project: Project, clip_id: int, value: str | None, *, annotator: str, note: str | None = None) -> dict:
+    """Label a clip by id (the window's path: no name lookup); durable when this returns."""
+    with project.write() as session:
+        return event_dict(label_store.add_label(session, int(clip_id), annotator, value, note=note))
+
+
+def undo_last(project: Project, *, annotator: str) -> dict | None:
+    """Undo the annotator's latest live label anywhere in the project (a new event); None if none is left."""
+    with project.write() as session:
+        event = label_store.undo_last_label(session, annotator)
+        return event_dict(event) if event is not None else None
 
 
 @dataclass

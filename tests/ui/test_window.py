@@ -1,0 +1,232 @@
+"""The workstation window, driven by key presses, checked against the project database."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from audiofiles import speechlike, write
+from conftest import SR, WAIT_MS
+from voicestudio.store import labels as label_store
+from voicestudio.store.project import open_project
+
+
+def events(project_file):
+    with open_project(project_file) as project, project.session() as session:
+        return [(e.clip_id, e.annotator, e.value, e.note, e.undoes_id)
+                for e in session.query(label_store.LabelEvent).order_by(label_store.LabelEvent.id)]
+
+
+def press(qtbot, window, key, *, wait=True):
+    if not wait:
+        qtbot.keyClick(window, key)
+        return None
+    with qtbot.waitSignal(window.label_written, timeout=WAIT_MS) as signal:
+        qtbot.keyClick(window, key)
+    return signal.args[0]
+
+
+def test_keys_label_the_clip_shown_and_advance(qtbot, open_window, project_file):
+    window = open_window(project_file)
+    first = window.current_clip_id
+    event = press(qtbot, window, Qt.Key.Key_H)
+    assert (event["clip_id"], event["value"], event["annotator"]) == (first, "human", "tester")
+    qtbot.waitUntil(lambda: window.loaded is not None and window.loaded.clip_id != first, timeout=WAIT_MS)
+    second = window.current_clip_id
+    window.label_panel.note.setText("hiss under it")
+    press(qtbot, window, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: window.current_clip_id not in (first, second), timeout=WAIT_MS)
+    press(qtbot, window, Qt.Key.Key_U)
+    assert events(project_file) == [
+        (first, "tester", "human", None, None),
+        (second, "tester", "nonhuman", "hiss under it", None),
+        (events(project_file)[2][0], "tester", "unsure", None, None),
+    ]
+    # The list shows the labels without being reloaded, and the session counts them.
+    model = window.clip_list.model
+    assert model.data(model.index(model.row_of_clip(first), 2)) == "human"
+    assert "3 labelled" in window.label_panel.session.text()
+
+
+def test_one_label_per_key_press_while_a_write_is_in_flight(qtbot, open_window, project_file):
+    window = open_window(project_file)
+    qtbot.keyClick(window, Qt.Key.Key_H)  # the write is now in flight...
+    qtbot.keyClick(window, Qt.Key.Key_N)  # ...so this press is ignored, not queued
+    qtbot.waitUntil(lambda: not window.write_in_flight, timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert [e[2] for e in events(project_file)] == ["human"]
+
+
+def test_undo_appends_an_event_and_returns_to_the_clip(qtbot, open_window, project_file):
+    window = open_window(project_file)
+    first = window.current_clip_id
+    press(qtbot, window, Qt.Key.Key_H)
+    qtbot.waitUntil(lambda: window.current_clip_id != first, timeout=WAIT_MS)
+    undo = press(qtbot, window, Qt.Key.Key_Z)
+    assert undo["clip_id"] == first and undo["value"] is None
+    history = events(project_file)
+    assert len(history) == 2 and history[1][4] is not None  # the undo points at the event it undid
+    assert window.current_clip_id == first
+    model = window.clip_list.model
+    assert model.data(model.index(model.row_of_clip(first), 2)) == ""
+    with open_project(project_file) as project, project.session() as session:
+        assert label_store.current_labels(session) == {}
+
+
+def test_auto_repeat_is_off_for_every_shortcut(open_window, project_file):
+    window = open_window(project_file)
+    assert all(not action.autoRepeat() for action in window.actions_by_name.values())
+
+
+def test_queues_follow_labels_and_threshold(qtbot, open_window, project_file):
+    window = open_window(project_file)
+    assert window.clip_list.model.rowCount() == 4
+    for _ in range(2):
+        press(qtbot, window, Qt.Key.Key_H)
+    window.clip_list.set_queue_name("unlabelled")
+    window._recompute_queue()
+    qtbot.waitUntil(lambda: window.clip_list.model.remaining() == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not np.isnan(window.ws.table.score[window.ws.table.label == 1]).any(), timeout=WAIT_MS)
+    # A threshold of 0 makes the model call every clip human; 1 makes it call none.
+    window.clip_list.set_queue_name("disagreements")
+    window.threshold_box.setValue(1.0)
+    qtbot.waitUntil(lambda: window.clip_list.model.request.threshold == 1.0, timeout=WAIT_MS)
+    scored_humans = [r for r in window.clip_list.model.rows
+                     if window.ws.table.label[r] == 1 and not np.isnan(window.ws.table.score[r])]
+    assert len(window.clip_list.model.rows) == len(scored_humans) >= 1
+    window.threshold_box.setValue(0.0)
+    qtbot.waitUntil(lambda: window.clip_list.model.request.threshold == 0.0, timeout=WAIT_MS)
+    assert window.clip_list.model.rowCount() == 0
+    assert "human" in window.label_panel.model_verdict.text()
+
+
+def test_model_switch_rescores_the_visible_clip_then_the_rest(qtbot, open_window, project_file, tiny_model):
+    window = open_window(project_file)
+    before = window.ws.model.model_id
+    window.switch_model(str(tiny_model))
+    qtbot.waitUntil(lambda: window.ws.model.model_id != before and window.loaded is not None
+                    and window.loaded.prediction is not None
+                    and window.loaded.prediction.model_id == window.ws.model.model_id, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not np.isnan(window.ws.table.score).any(), timeout=WAIT_MS)
+    assert window.model_label.text() == window.ws.model.detector.card.name
+    assert window.settings.model_path == str(tiny_model)
+
+
+def test_a_bad_model_keeps_the_current_one(qtbot, open_window, project_file, tmp_path):
+    window = open_window(project_file)
+    bad = tmp_path / "broken.tflite"
+    bad.write_bytes(b"not a model at all")
+    before = window.ws.model.model_id
+    window.switch_model(str(bad))
+    qtbot.waitUntil(lambda: "broken.tflite" in (window.last_error or ""), timeout=WAIT_MS)
+    assert "not a TensorFlow Lite model" in window.last_error
+    assert window.ws.model.model_id == before
+    assert window.settings.model_path == ""
+
+
+def test_an_unreadable_clip_shows_a_panel_and_the_window_goes_on(qtbot, open_window, project_file, clip_folder):
+    (clip_folder / "b-tone.wav").write_bytes(b"RIFF\x00\x00\x00\x00garbage")
+    (clip_folder / "c-voice.wav").unlink()
+    window = open_window(project_file)
+    shown = []
+    window.clip_shown.connect(shown.append)
+    for _ in range(3):
+        with qtbot.waitSignal(window.clip_shown, timeout=WAIT_MS):
+            window.next_clip()
+        if window.loaded.error:
+            assert window.views.currentWidget() is window.views.message
+            assert "cannot be shown" in window.views.message.text()
+            assert window.loaded.clip.path in window.loaded.error
+    errors = [window.cache[c].error for c in shown if c in window.cache]
+    assert sum(e is not None for e in errors) == 2
+    press(qtbot, window, Qt.Key.Key_N)  # a clip that cannot be played can still be labelled
+    assert window.views.currentWidget() is window.views.graphics or window.loaded.error
+
+
+def test_first_start_opens_the_demo_project(qtbot, open_window):
+    from voicestudio.dataset.demo import SAMPLES_DIR
+    from voicestudio.settings import Settings
+    from voicestudio.store.project import default_project_path
+    from voicestudio.ui.app import project_to_open
+
+    target = project_to_open(None, Settings())
+    assert target == str(default_project_path())
+    window = open_window(target)
+    assert window.ws.created_demo
+    assert len(window.ws.table) == len(list(SAMPLES_DIR.glob("*.oga")) + list(SAMPLES_DIR.glob("*.ogg")))
+    assert not np.isnan(window.ws.table.score).any()  # the demo comes scored
+    assert window.settings.recent_projects[0] == target
+    assert project_to_open(None, window.settings) == target  # next start: the last project
+
+
+def test_drop_imports_with_progress_and_scores_the_new_clips(qtbot, open_window, project_file, tmp_path):
+    window = open_window(project_file)
+    extra = tmp_path / "more"
+    extra.mkdir()
+    write(extra / "e-voice.wav", speechlike(SR, 1.2, seed=5), SR)
+    (extra / "notes.txt").write_text("not audio")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(extra))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    qtbot.waitUntil(lambda: len(window.ws.table) == 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not np.isnan(window.ws.table.score).any(), timeout=WAIT_MS)
+    assert "Imported 1 new clips" in window.statusBar().currentMessage() or window.tasks.jobs == []
+
+
+def test_long_recording_opens_with_overview_and_detail(qtbot, open_window, tmp_path):
+    from voicestudio.audio.display import FIRST_SCREEN_S
+    from voicestudio.dataset.importer import SegmentRule, import_paths
+
+    path = tmp_path / "long.wav"
+    sr = 8000
+    write(path, np.tile(speechlike(sr, 10.0, seed=3), 30), sr)  # five minutes
+    target = tmp_path / "long.vsproj"
+    with open_project(target) as project:
+        import_paths(project, [path], rule=SegmentRule.parse("none"))
+    window = open_window(target)
+    assert window.loaded.opened.is_long
+    assert window.views.detail.end_s == pytest.approx(FIRST_SCREEN_S)
+    # The envelope and the prediction of the whole recording arrive in the background.
+    qtbot.waitUntil(lambda: window.loaded.opened.envelope is not None and window.loaded.prediction is not None,
+                    timeout=WAIT_MS)
+    assert window.loaded.prediction.window_starts_s[-1] > 250
+    # Zooming onto a later part decodes that part only.
+    window.views.wave.setXRange(200, 210, padding=0)
+    qtbot.waitUntil(lambda: window.views.detail.start_s <= 200 and window.views.detail.end_s >= 210, timeout=WAIT_MS)
+    assert window.views.detail.end_s - window.views.detail.start_s < 60
+
+
+def test_playback_without_an_output_is_disabled_with_a_reason(open_window, project_file):
+    window = open_window(project_file)
+    if window.player.available:
+        pytest.skip("this machine has an audio output")  # CI has none; a desk machine may
+    assert not window.actions_by_name["toggle_play"].isEnabled()
+    assert "no audio output" in window.playback_note.text()
+
+
+def test_shortcut_overlay_lists_every_shortcut(qtbot, open_window, project_file):
+    from voicestudio.ui.shortcuts import SHORTCUTS
+
+    window = open_window(project_file)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    assert window.overlay.isVisible()
+    text = window.overlay.findChild(type(window.playback_note)).text()
+    assert all(s.text in text.replace("&amp;", "&") for s in SHORTCUTS)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    assert not window.overlay.isVisible()
+
+
+def test_geometry_and_settings_persist(qtbot, open_window, project_file, tmp_path):
+    from voicestudio.settings import load_settings
+
+    window = open_window(project_file)
+    window.resize(window.minimumSizeHint().width(), 470)  # within the offscreen screen (800x600)
+    size = (window.width(), window.height())
+    window.clip_list.set_queue_name("all")
+    window.close()
+    saved = load_settings(tmp_path / "settings.json")
+    assert saved.queue == "all" and saved.recent_projects[0] == str(project_file)
+    again = open_window(project_file)
+    assert (again.width(), again.height()) == size

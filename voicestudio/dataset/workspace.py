@@ -1,0 +1,101 @@
+"""What the window holds open: a project, a detector registered in it, and its clip table.
+
+Opening one is slow (migrations, maybe the demo project's first scoring, the
+TFLite runtime's import), so the window runs these functions on a worker
+thread; they are plain functions the CLI and tests can call too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicestudio.dataset.cliptable import ClipTable, load_clip_table
+from voicestudio.dataset.scoring import register
+from voicestudio.errors import VoiceStudioError
+from voicestudio.progress import ProgressCallback
+from voicestudio.store.predictions import clip_scores
+from voicestudio.store.project import Project, default_project_path, open_project
+
+
+@dataclass
+class ModelChoice:
+    detector: object | None  # voicestudio.model.detector.Detector
+    model_id: int | None
+    scores: dict[int, float]
+    warning: str | None = None  # why the requested model is not the one loaded
+
+    @property
+    def threshold(self) -> float:
+        return self.detector.card.threshold if self.detector is not None else 0.5
+
+
+@dataclass
+class Workspace:
+    target: str
+    project: Project
+    model: ModelChoice
+    table: ClipTable
+    created_demo: bool = False
+
+
+def load_model(project: Project, model_path: str | None, *, fallback: bool = True) -> ModelChoice:
+    """The detector at ``model_path`` (the built-in one when empty), registered in the project.
+
+    With ``fallback`` a model that fails to load is replaced by the built-in
+    one with a warning (a project must open even if its model has gone);
+    without, the error is raised. With no usable model at all the project
+    opens without predictions.
+    """
+    from voicestudio.model.detector import DEFAULT_MODEL, Detector
+
+    warning = None
+    detector = None
+    if model_path:
+        try:
+            detector = Detector(model_path)
+        except (VoiceStudioError, OSError, ValueError) as exc:
+            if not fallback:
+                raise VoiceStudioError(f"could not load the model {model_path}: {exc}") from exc
+            warning = f"could not load the model {model_path}: {exc}; using the built-in detector"
+    if detector is None and DEFAULT_MODEL.exists():
+        try:
+            detector = Detector()
+        except VoiceStudioError as exc:
+            warning = f"no detector available ({exc}); clips are shown without predictions"
+    if detector is None:
+        return ModelChoice(None, None, {}, warning)
+    model_id = register(project, detector)
+    with project.session() as session:
+        scores = clip_scores(session, model_id)
+    return ModelChoice(detector, model_id, scores, warning)
+
+
+def open_workspace(target: str, *, model_path: str | None = None, annotator: str = "",
+                   progress: ProgressCallback | None = None) -> Workspace:
+    """Open (or create) the project at ``target``; the default project starts as the demo project."""
+    created = False
+    if Path(target) == default_project_path():
+        from voicestudio.dataset.demo import open_or_create_demo
+
+        setup = open_or_create_demo(target, progress=progress)
+        project, created = setup.project, setup.created
+    else:
+        project = open_project(target)
+    try:
+        model = load_model(project, model_path)
+        table = reload_table(project, annotator, model.model_id)
+    except BaseException:
+        project.close()
+        raise
+    return Workspace(str(target), project, model, table, created)
+
+
+def reload_table(project: Project, annotator: str, model_id: int | None) -> ClipTable:
+    with project.session() as session:
+        return load_clip_table(session, annotator=annotator, model_id=model_id)
+
+
+def model_scores(project: Project, model_id: int) -> dict[int, float]:
+    with project.session() as session:
+        return clip_scores(session, model_id)

@@ -1,0 +1,94 @@
+"""The workstation's settings: a typed, versioned schema stored as JSON.
+
+Window geometry and dock state are Qt's business (QSettings); everything else a
+user chooses lives here, in ``settings.json`` in the user config folder. A file
+from an older version is upgraded field by field; unknown fields and values of
+the wrong type are dropped with the default kept, so a hand-edited or damaged
+file never stops the window from opening.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+SETTINGS_VERSION = 1
+MAX_RECENT = 10
+QUEUES = ("unlabelled", "uncertain", "disagreements", "all")
+
+
+@dataclass
+class Settings:
+    version: int = SETTINGS_VERSION
+    annotator: str = ""  # asked once, on the first label
+    recent_projects: list[str] = field(default_factory=list)  # most recent first
+    model_path: str = ""  # "" = the built-in detector
+    threshold: float | None = None  # None = the model card's
+    queue: str = "unlabelled"
+    auto_advance: bool = True
+    uncertain_margin: float = 0.15  # "uncertain" = score within this of the threshold
+
+    def remember_project(self, target: str) -> None:
+        target = str(target)
+        self.recent_projects = [target] + [p for p in self.recent_projects if p != target]
+        del self.recent_projects[MAX_RECENT:]
+
+    @property
+    def last_project(self) -> str | None:
+        return self.recent_projects[0] if self.recent_projects else None
+
+
+def settings_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path("VoiceStudio", appauthor=False) / "settings.json"
+
+
+def _valid(name: str, value, default) -> bool:
+    if name == "queue":
+        return value in QUEUES
+    if name == "threshold":
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1)
+    if name == "recent_projects":
+        return isinstance(value, list) and all(isinstance(p, str) for p in value)
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def _upgrade(data: dict) -> dict:
+    """Bring an older file's fields to the current version (none so far: version 1 is the first)."""
+    data["version"] = SETTINGS_VERSION
+    return data
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The saved settings; defaults for anything missing, unreadable or invalid."""
+    path = path or settings_path()
+    settings = Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return settings
+    if not isinstance(data, dict):
+        return settings
+    if not isinstance(data.get("version"), int) or data["version"] > SETTINGS_VERSION:
+        return settings  # a newer app wrote it: do not guess at its meaning
+    data = _upgrade(data)
+    for f in fields(Settings):
+        if f.name in data and _valid(f.name, data[f.name], getattr(settings, f.name)):
+            setattr(settings, f.name, data[f.name])
+    return settings
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically: a crash mid-write leaves the previous file."""
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+    os.replace(temporary, path)

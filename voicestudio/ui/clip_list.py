@@ -1,0 +1,241 @@
+"""The clip list: a table model over the core ``ClipTable`` and its queues.
+
+Rows are an array of table row numbers (the queue, sorted and filtered);
+``data`` formats a cell only when Qt asks for it, so 100,000 clips cost an
+int64 array, not 100,000 objects. A label changes one row in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from voicestudio.dataset.cliptable import (
+    ANNOTATORS_DISAGREE,
+    COLUMNS,
+    MODEL_DISAGREES,
+    QUEUE_NAMES,
+    VALUES,
+    ClipTable,
+    QueueRequest,
+    queue_rows,
+    sort_rows,
+)
+
+HEADERS = {"name": "Clip", "duration": "Length", "label": "Label", "annotators": "By",
+           "score": "Score", "disagreement": "Disagrees"}
+LABEL_TEXT = {"human": "human", "nonhuman": "non-human", "unsure": "unsure", None: ""}
+LABEL_COLOURS = {"human": QColor(46, 160, 67), "nonhuman": QColor(207, 34, 46), "unsure": QColor(191, 135, 0)}
+DISAGREEMENT_TEXT = {MODEL_DISAGREES: "model", ANNOTATORS_DISAGREE: "annotators"}
+QUEUE_TEXT = {"unlabelled": "Unlabelled (mine)", "uncertain": "Uncertain (near threshold)",
+              "disagreements": "Disagreements", "all": "All clips"}
+
+
+class ClipListModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.table: ClipTable | None = None
+        self.rows = np.zeros(0, np.int64)  # table row per list row
+        self.request = QueueRequest()
+        self.sort_column: str | None = None
+        self.descending = False
+        self._disagreement = np.zeros(0, np.int8)
+
+    # Loading -----------------------------------------------------------------
+    def set_table(self, table: ClipTable, request: QueueRequest) -> None:
+        self.beginResetModel()
+        self.table = table
+        self._compute(request)
+        self.endResetModel()
+
+    def set_request(self, request: QueueRequest) -> None:
+        """Recompute the queue (queue, threshold or filter changed)."""
+        if self.table is None:
+            self.request = request
+            return
+        self.beginResetModel()
+        self._compute(request)
+        self.endResetModel()
+
+    def _compute(self, request: QueueRequest) -> None:
+        self.request = request
+        self._disagreement = self.table.disagreement(request.threshold)
+        rows = queue_rows(self.table, request)
+        if self.sort_column is not None:
+            rows = sort_rows(self.table, rows, self.sort_column, self.descending, request.threshold)
+        self.rows = rows
+
+    def refresh_scores(self) -> None:
+        """The score column changed for many clips (a model was switched or scored)."""
+        if self.table is None:
+            return
+        self._disagreement = self.table.disagreement(self.request.threshold)
+        self._changed(0, len(self.rows) - 1)
+
+    def row_updated(self, table_row: int) -> None:
+        """One clip's labels changed: redraw its row only."""
+        self._disagreement[table_row] = self.table.row_disagreement(table_row, self.request.threshold)
+        for row in np.flatnonzero(self.rows == table_row):
+            self._changed(int(row), int(row))
+
+    def _changed(self, first: int, last: int) -> None:
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+
+    # Lookups -----------------------------------------------------------------
+    def clip_id(self, row: int) -> int | None:
+        if 0 <= row < len(self.rows):
+            return int(self.table.ids[self.rows[row]])
+        return None
+
+    def row_of_clip(self, clip_id: int) -> int | None:
+        table_row = self.table.row_of(clip_id) if self.table is not None else None
+        if table_row is None:
+            return None
+        hits = np.flatnonzero(self.rows == table_row)
+        return int(hits[0]) if len(hits) else None
+
+    def remaining(self) -> int:
+        """Clips in this queue the annotator has not labelled."""
+        if self.table is None:
+            return 0
+        return int(np.count_nonzero(self.table.mine[self.rows] == 0))
+
+    def next_row(self, row: int, *, skip_labelled: bool) -> int | None:
+        """The list row after ``row``; with ``skip_labelled``, the next one this annotator has not labelled."""
+        later = np.arange(row + 1, len(self.rows))
+        if skip_labelled and len(later):
+            unlabelled = later[self.table.mine[self.rows[later]] == 0]
+            if len(unlabelled):
+                return int(unlabelled[0])
+        return int(later[0]) if len(later) else None
+
+    # Qt model ----------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[COLUMNS[section]]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.table is None:
+            return None
+        t, row, column = self.table, int(self.rows[index.row()]), COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == "name":
+                return t.name(row)
+            if column == "duration":
+                return f"{t.ends[row] - t.starts[row]:.1f} s"
+            if column == "label":
+                return LABEL_TEXT[VALUES[int(t.label[row])]]
+            if column == "annotators":
+                return str(int(t.n_annotators[row])) if t.n_annotators[row] else ""
+            if column == "score":
+                return "" if np.isnan(t.score[row]) else f"{t.score[row]:.3f}"
+            return DISAGREEMENT_TEXT.get(int(self._disagreement[row]), "")
+        if role == Qt.ItemDataRole.ForegroundRole and column == "label":
+            colour = LABEL_COLOURS.get(VALUES[int(t.label[row])])
+            return QBrush(colour) if colour else None
+        if role == Qt.ItemDataRole.ToolTipRole and column == "name":
+            return f"{t.paths[row]}\n{t.starts[row]:.2f}–{t.ends[row]:.2f} s"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("duration", "score", "annotators"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        if self.table is None:
+            return
+        self.layoutAboutToBeChanged.emit()
+        self.sort_column = COLUMNS[column]
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self.rows = sort_rows(self.table, queue_rows(self.table, self.request), self.sort_column,
+                              self.descending, self.request.threshold)
+        self.layoutChanged.emit()
+
+
+class ClipList(QWidget):
+    """Queue picker, filter box and the table of clips."""
+
+    clip_selected = Signal(int)  # clip id
+    request_changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = ClipListModel(self)
+        self.queue = QComboBox()
+        for name in QUEUE_NAMES:
+            self.queue.addItem(QUEUE_TEXT[name], name)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by path…")
+        self.filter.setClearButtonEnabled(True)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setSortIndicatorShown(False)  # until the user sorts, queue order
+        self.view.setWordWrap(False)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().hide()
+        # Fixed row heights: Qt never measures 100,000 rows.
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.sectionClicked.connect(lambda _: header.setSortIndicatorShown(True))
+
+        top = QHBoxLayout()
+        top.addWidget(self.queue, 1)
+        top.addWidget(self.filter, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.view)
+
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+        # Slots are methods, not lambdas returning emit()'s bool (PySide6 mishandles such return values).
+        self.queue.currentIndexChanged.connect(self._request_changed)
+        self.filter.textChanged.connect(self._request_changed)
+
+    def _request_changed(self, *_) -> None:
+        self.request_changed.emit()
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue.currentData()
+
+    def set_queue_name(self, name: str) -> None:
+        index = self.queue.findData(name)
+        if index >= 0:
+            self.queue.setCurrentIndex(index)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        clip_id = self.model.clip_id(current.row()) if current.isValid() else None
+        if clip_id is not None:
+            self.clip_selected.emit(clip_id)
+
+    def current_row(self) -> int:
+        return self.view.currentIndex().row()
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row, 0)
+            self.view.setCurrentIndex(index)
+            self.view.scrollTo(index)
+
+    def select_clip(self, clip_id: int) -> bool:
+        row = self.model.row_of_clip(clip_id)
+        if row is None:
+            return False
+        if row != self.current_row():
+            self.select_row(row)
+        return True

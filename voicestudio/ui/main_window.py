@@ -1,0 +1,748 @@
+"""The workstation window: clip list, synchronized views, label panel, status bar.
+
+The window holds the state (project, detector, threshold, clip shown) and
+routes work: every database access, decode and prediction runs through
+``Tasks`` on a worker thread, and results are applied here on the main
+thread — results for a clip or model no longer shown are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from voicestudio.audio.display import MAX_DETAIL_S, load_detail, stream_envelope
+from voicestudio.audio.features import FeatureSpec, load_fast_fft
+from voicestudio.dataset import workspace
+from voicestudio.dataset.clipview import LoadedClip, label_records, load_clip, predict_and_store
+from voicestudio.dataset.cliptable import QueueRequest
+from voicestudio.dataset.importer import import_paths
+from voicestudio.dataset.labels import label_clip, undo_last
+from voicestudio.dataset.scoring import score_project
+from voicestudio.progress import Progress
+from voicestudio.settings import Settings, save_settings
+from voicestudio.store.project import PROJECT_SUFFIX
+from voicestudio.ui.clip_list import ClipList
+from voicestudio.ui.clip_views import ClipViews
+from voicestudio.ui.job_bar import JobBar
+from voicestudio.ui.label_panel import LabelPanel, SessionProgress
+from voicestudio.ui.playback import Player
+from voicestudio.ui.shortcuts import SHORTCUTS, ShortcutOverlay, key_sequences
+from voicestudio.ui.tasks import Tasks
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 8  # opened clips kept for going back and forth
+QUEUE_SETTLE_MS = 150  # threshold edits settle this long before queues are recomputed
+LONG_CLIP_JOB = "Preparing the long recording"
+
+
+class MainWindow(QMainWindow):
+    clip_shown = Signal(int)  # clip id, once its views are drawn (tests and benchmarks wait on it)
+    project_opened = Signal(str)
+    label_written = Signal(dict)  # the event, once it is in the database
+
+    def __init__(self, settings: Settings, *, settings_file: Path | None = None):
+        super().__init__()
+        self.settings = settings
+        self.settings_file = settings_file
+        self.tasks = Tasks(on_error=self.show_error, parent=self)
+        self.ws: workspace.Workspace | None = None
+        self.threshold = 0.5
+        self.loaded: LoadedClip | None = None
+        self.current_clip_id: int | None = None
+        self.cache: OrderedDict[int, LoadedClip] = OrderedDict()
+        self.loading: set[int] = set()
+        self.model_generation = 0  # bumped on model switch: older predictions are dropped
+        self.detail_generation = 0
+        self.write_in_flight = False
+        self.session_progress = SessionProgress()
+        self._closing = False
+        self.last_error: str | None = None
+
+        self.setWindowTitle("VoiceStudio")
+        self.setAcceptDrops(True)
+        self.actions_by_name = self._make_actions()
+        self._build_widgets()
+        self._build_menus()
+        self._restore_geometry()
+        self._queue_timer = QTimer(self, singleShot=True, interval=QUEUE_SETTLE_MS)
+        self._queue_timer.timeout.connect(self._recompute_queue)
+        self.views.show_message("Opening the project…")
+
+    # Building ------------------------------------------------------------------
+    def _make_actions(self) -> dict[str, QAction]:
+        actions = {}
+        for shortcut in SHORTCUTS:
+            action = QAction(shortcut.text, self)
+            action.setShortcuts(key_sequences(shortcut))
+            action.setAutoRepeat(False)  # holding H must not label a run of clips
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(getattr(self, shortcut.action))
+            self.addAction(action)
+            actions[shortcut.action] = action
+        actions["label_human"].setText("Human (H)")
+        actions["label_nonhuman"].setText("Non-human (N)")
+        actions["label_unsure"].setText("Unsure (U)")
+        actions["undo_label"].setText("Undo (Z)")
+        return actions
+
+    def _build_widgets(self) -> None:
+        self.views = ClipViews()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.views)
+        self.setCentralWidget(central)
+        self.overlay = ShortcutOverlay(central)
+
+        self.clip_list = ClipList()
+        self.clip_list.set_queue_name(self.settings.queue)
+        self.clip_list.clip_selected.connect(self.show_clip)
+        self.clip_list.request_changed.connect(self._recompute_queue)
+        self.list_dock = self._dock("Clips", self.clip_list, Qt.DockWidgetArea.LeftDockWidgetArea)
+
+        self.label_panel = LabelPanel(self.actions_by_name)
+        self.label_dock = self._dock("Label", self.label_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        toolbar = QToolBar("Model")
+        toolbar.setObjectName("modelToolbar")
+        self.model_label = QLabel("no model")
+        self.threshold_box = QDoubleSpinBox()
+        self.threshold_box.setRange(0.0, 1.0)
+        self.threshold_box.setDecimals(3)
+        self.threshold_box.setSingleStep(0.01)
+        self.threshold_box.setKeyboardTracking(False)
+        self.threshold_box.setToolTip("Decision threshold: clips scoring at or above it are predicted human")
+        self.threshold_box.valueChanged.connect(self.set_threshold)
+        toolbar.addWidget(QLabel(" Model: "))
+        toolbar.addWidget(self.model_label)
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Threshold: "))
+        toolbar.addWidget(self.threshold_box)
+        self.addToolBar(toolbar)
+
+        self.player = Player(self)
+        self.player.position_changed.connect(self.views.set_cursor)
+        self.views.seek_requested.connect(self.seek)
+        self.views.range_settled.connect(self._range_settled)
+        self.views.threshold_dragged.connect(self.threshold_box.setValue)
+
+        self.job_bar = JobBar(self.tasks)
+        self.statusBar().addPermanentWidget(self.job_bar)
+        self.playback_note = QLabel("")
+        self.statusBar().addPermanentWidget(self.playback_note)
+        if not self.player.available:
+            self.playback_note.setText("no audio output")
+            self.playback_note.setToolTip(self.player.unavailable_reason)
+            self.actions_by_name["toggle_play"].setEnabled(False)
+
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._menu_action(file_menu, "&New project…", self.new_project, "Ctrl+Shift+N")
+        self._menu_action(file_menu, "&Open project…", self.choose_project, "Ctrl+O")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "&Import files…", self.choose_import_files, "Ctrl+I")
+        self._menu_action(file_menu, "Import a &folder…", self.choose_import_folder)
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "Open &model (.tflite)…", self.choose_model, "Ctrl+M")
+        self._menu_action(file_menu, "Use the &built-in model", lambda: self.switch_model(""))
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "&Quit", self.close, "Ctrl+Q")
+
+        label_menu = bar.addMenu("&Label")
+        for name in ("label_human", "label_nonhuman", "label_unsure", "undo_label", "edit_note",
+                     "next_clip", "previous_clip"):
+            label_menu.addAction(self.actions_by_name[name])
+        label_menu.addSeparator()
+        self.auto_advance = label_menu.addAction("Advance after labelling")
+        self.auto_advance.setCheckable(True)
+        self.auto_advance.setChecked(self.settings.auto_advance)
+        self.auto_advance.toggled.connect(self._set_auto_advance)
+
+        view_menu = bar.addMenu("&View")
+        for name in ("toggle_play", "toggle_region", "toggle_loop", "zoom_in", "zoom_out", "zoom_fit",
+                     "pan_left", "pan_right"):
+            view_menu.addAction(self.actions_by_name[name])
+        self.actions_by_name["toggle_loop"].setCheckable(True)
+        view_menu.addSeparator()
+        view_menu.addAction(self.list_dock.toggleViewAction())
+        view_menu.addAction(self.label_dock.toggleViewAction())
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.actions_by_name["show_shortcuts"])
+
+    def _menu_action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(shortcut)
+        return action
+
+    def _restore_geometry(self) -> None:
+        state = QSettings()
+        geometry, docks = state.value("window/geometry"), state.value("window/state")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        if isinstance(docks, QByteArray) and not docks.isEmpty():
+            self.restoreState(docks)
+        else:
+            self.resizeDocks([self.list_dock, self.label_dock], [430, 330], Qt.Orientation.Horizontal)
+
+    # Messages --------------------------------------------------------------------
+    def show_error(self, error) -> None:
+        """One line in the status bar (and the log): never a dialog storm."""
+        text = str(error) if str(error) else type(error).__name__
+        self.last_error = text
+        log.warning("%s", text, exc_info=error if isinstance(error, BaseException) else None)
+        self.statusBar().showMessage(f"⚠ {text}", 15000)
+
+    def _save_settings(self) -> None:
+        try:
+            save_settings(self.settings, self.settings_file)
+        except OSError as exc:
+            self.show_error(f"could not save settings: {exc}")
+
+    # Projects ----------------------------------------------------------------------
+    def open_project(self, target: str) -> None:
+        """Open the project at ``target`` on a worker; the clip list fills when it is ready."""
+        target = str(target)
+
+        def opening(progress, cancel):
+            return workspace.open_workspace(target, model_path=self.settings.model_path,
+                                            annotator=self.settings.annotator, progress=progress)
+
+        self.tasks.start_job(f"Opening {Path(target).name}", opening, on_done=self._project_ready,
+                             on_error=lambda exc: self._project_failed(target, exc))
+
+    def _project_failed(self, target: str, exc) -> None:
+        self.show_error(exc)
+        if self.ws is None:
+            self.views.show_message(f"Could not open the project {target}:\n{exc}\n\n"
+                                    "Use File ▸ New project or File ▸ Open project.")
+
+    def _project_ready(self, ws: workspace.Workspace) -> None:
+        if self._closing:
+            ws.project.close()
+            return
+        old, self.ws = self.ws, ws
+        if old is not None:
+            old.project.close()
+        self.cache.clear()
+        self.loaded = self.current_clip_id = None
+        self.settings.remember_project(ws.target)
+        self._save_settings()
+        self.setWindowTitle(f"VoiceStudio — {ws.project.label}")
+        self._apply_model(ws.model)
+        self.clip_list.model.set_table(ws.table, self._queue_request())
+        if ws.created_demo:
+            self.statusBar().showMessage("This is the demo project: label with H / N / U, press ? for every shortcut", 20000)
+        if len(ws.table) == 0:
+            self.views.show_message("This project has no clips yet.\nDrop audio files or folders here, "
+                                    "or use File ▸ Import.")
+        else:
+            self.clip_list.select_row(0)
+        self._show_session()
+        if np.isnan(ws.table.score).any():
+            self.score_rest()  # the queues that use scores need every clip scored
+        self.project_opened.emit(ws.target)
+        load_fast_fft()  # the window computes spectrograms: pay scipy.fft's import once, now
+
+    def new_project(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New project", str(Path.home() / f"voices{PROJECT_SUFFIX}"),
+                                              f"VoiceStudio projects (*{PROJECT_SUFFIX})")
+        if path:
+            if not path.endswith(PROJECT_SUFFIX):
+                path += PROJECT_SUFFIX
+            self.open_project(path)
+
+    def choose_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()),
+                                              f"VoiceStudio projects (*{PROJECT_SUFFIX});;All files (*)")
+        if path:
+            self.open_project(path)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for target in self.settings.recent_projects:
+            action = self.recent_menu.addAction(target)
+            action.triggered.connect(lambda _=False, t=target: self.open_project(t))
+        if not self.settings.recent_projects:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # Models and threshold ----------------------------------------------------------------
+    @property
+    def spec(self) -> FeatureSpec:
+        detector = self.ws.model.detector if self.ws else None
+        return detector.spec if detector is not None else FeatureSpec()
+
+    def _apply_model(self, model: workspace.ModelChoice) -> None:
+        self.ws.model = model
+        self.model_generation += 1
+        detector = model.detector
+        self.model_label.setText(detector.card.name if detector is not None else "none")
+        self.model_label.setToolTip(str(detector.path) if detector is not None else "")
+        if model.warning:
+            self.show_error(model.warning)
+        self.ws.table.set_scores(model.scores)
+        self.threshold = self.settings.threshold if self.settings.threshold is not None else model.threshold
+        self.threshold_box.blockSignals(True)
+        self.threshold_box.setValue(self.threshold)
+        self.threshold_box.blockSignals(False)
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()),
+                                              "TensorFlow Lite models (*.tflite);;All files (*)")
+        if path:
+            self.switch_model(path)
+
+    def switch_model(self, path: str) -> None:
+        """Load another model; the visible clip is re-scored at once, the rest in the background."""
+        if self.ws is None:
+            return
+        project = self.ws.project
+        self.tasks.submit(workspace.load_model, project, path, fallback=False,
+                          on_done=lambda m: self._model_loaded(path, m))
+
+    def _model_loaded(self, path: str, model: workspace.ModelChoice) -> None:
+        if self.ws is None or model.detector is None:
+            self.show_error(model.warning or "no model loaded")
+            return
+        self.settings.model_path = path
+        self.settings.threshold = None  # a new model brings its own card's threshold
+        self._save_settings()
+        self._apply_model(model)
+        self.cache.clear()
+        self.clip_list.model.refresh_scores()
+        self._recompute_queue()
+        if self.current_clip_id is not None:
+            self.show_clip(self.current_clip_id, force=True)
+        self.score_rest()
+
+    def score_rest(self) -> None:
+        """Score every clip without a prediction from the current model, in the background."""
+        ws = self.ws
+        if ws is None or ws.model.detector is None:
+            return
+        generation = self.model_generation
+
+        def scoring(progress, cancel):
+            report = score_project(ws.project, ws.model.detector, progress=progress, cancel=cancel, workers=1)
+            return report, workspace.model_scores(ws.project, ws.model.model_id)
+
+        def scored(result):
+            report, scores = result
+            if self.ws is not ws or generation != self.model_generation:
+                return
+            ws.table.set_scores(scores)
+            self.clip_list.model.refresh_scores()
+            failed = f", {len(report.failures)} could not be read" if report.failures else ""
+            self.statusBar().showMessage(f"Scored {report.scored} clips{failed}", 10000)
+
+        self.tasks.start_job(f"Scoring with {ws.model.detector.card.name}", scoring, on_done=scored)
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold = float(value)
+        self.settings.threshold = self.threshold if self.ws is None or self.ws.model.detector is None or \
+            abs(self.threshold - self.ws.model.threshold) > 1e-9 else None
+        self.views.set_threshold(self.threshold)
+        if self.loaded is not None:
+            self.label_panel.show_verdict(self.loaded.prediction, self.threshold)
+        self.clip_list.model.refresh_scores()
+        self._queue_timer.start()
+
+    def _queue_request(self) -> QueueRequest:
+        return QueueRequest(self.clip_list.queue_name, self.threshold, self.settings.uncertain_margin,
+                            self.clip_list.filter.text().strip())
+
+    def _recompute_queue(self) -> None:
+        self.settings.queue = self.clip_list.queue_name
+        model = self.clip_list.model
+        request = self._queue_request()
+        if model.table is None or request == model.request:
+            return
+        model.set_request(request)
+        if self.current_clip_id is not None and not self.clip_list.select_clip(self.current_clip_id):
+            self.clip_list.select_row(0)
+        self._show_session()
+
+    # Showing a clip --------------------------------------------------------------------
+    def show_clip(self, clip_id: int, force: bool = False) -> None:
+        if self.ws is None or (clip_id == self.current_clip_id and not force):
+            return
+        self.current_clip_id = clip_id
+        self.player.stop()
+        if clip_id in self.cache:
+            self.cache.move_to_end(clip_id)
+            self._apply(self.cache[clip_id])
+        else:
+            self._request(clip_id)
+        self._prefetch()
+
+    def _request(self, clip_id: int) -> None:
+        if clip_id in self.loading:
+            return
+        self.loading.add(clip_id)
+        ws, generation = self.ws, self.model_generation
+        model = ws.model
+
+        def done(loaded: LoadedClip):
+            self.loading.discard(clip_id)
+            if self.ws is not ws or generation != self.model_generation:
+                return  # another project or model since: drop it
+            self.cache[clip_id] = loaded
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+            if loaded.prediction is not None:
+                self._set_score(clip_id, loaded.prediction.clip_score)
+            if clip_id == self.current_clip_id:
+                self._apply(loaded)
+
+        def failed(exc):
+            self.loading.discard(clip_id)
+            if clip_id == self.current_clip_id:
+                self.views.show_message(f"Could not open clip {clip_id}:\n{exc}")
+            self.show_error(exc)
+
+        self.tasks.submit(load_clip, ws.project, clip_id, self.spec, detector=model.detector,
+                          model_id=model.model_id, on_done=done, on_error=failed)
+
+    def _prefetch(self) -> None:
+        """Open the clip that comes next in the queue before it is asked for."""
+        row = self.clip_list.current_row()
+        following = self.clip_list.model.next_row(row, skip_labelled=self._skips_labelled())
+        clip_id = self.clip_list.model.clip_id(following) if following is not None else None
+        if clip_id is not None and clip_id not in self.cache:
+            self._request(clip_id)
+
+    def _apply(self, loaded: LoadedClip) -> None:
+        self.loaded = loaded
+        self.label_panel.show_clip(loaded, self.settings.annotator)
+        self.label_panel.show_verdict(loaded.prediction, self.threshold)
+        if loaded.error is not None:
+            self.player.set_audio([], 16000)
+            self.views.show_message(f"This clip cannot be shown.\n\n{loaded.error}\n\n"
+                                    "You can still label it, or move on with → .")
+            self.clip_shown.emit(loaded.clip_id)
+            return
+        opened = loaded.opened
+        self.views.show_clip(opened.duration_s, opened.detail, opened.envelope)
+        self.views.set_prediction(loaded.prediction, self.threshold)
+        self.player.set_audio(opened.detail.samples, opened.detail.sample_rate, opened.detail.start_s)
+        if opened.is_long:
+            self._prepare_long_clip(loaded)
+        self.clip_shown.emit(loaded.clip_id)
+
+    def _prepare_long_clip(self, loaded: LoadedClip) -> None:
+        """A long recording: its envelope and (if missing) its prediction, in the background."""
+        clip, ws, generation = loaded.clip, self.ws, self.model_generation
+        model = ws.model
+
+        def work(progress, cancel):
+            envelope = stream_envelope(clip.path, clip.start_s, clip.end_s, cancel=cancel,
+                                       progress=lambda done, total: progress(Progress(done, total, clip.path)))
+            prediction = loaded.prediction
+            if prediction is None and model.detector is not None and not cancel.is_set():
+                progress(Progress(0, None, "predicting"))
+                prediction = predict_and_store(ws.project, model.detector, model.model_id, clip)
+            return envelope, prediction
+
+        def done(result):
+            envelope, prediction = result
+            if self.ws is not ws or generation != self.model_generation:
+                return
+            updated = replace(loaded, opened=replace(loaded.opened, envelope=envelope), prediction=prediction)
+            self.cache[clip.id] = updated
+            if self.current_clip_id == clip.id:
+                self.loaded = updated
+                self.views.set_envelope(envelope)
+                self.views.set_prediction(prediction, self.threshold)
+                self.label_panel.show_verdict(prediction, self.threshold)
+            if prediction is not None:
+                self._set_score(clip.id, prediction.clip_score)
+
+        self.tasks.start_job(LONG_CLIP_JOB, work, on_done=done)
+
+    def _set_score(self, clip_id: int, score: float) -> None:
+        """A clip was just scored: show it in its row."""
+        table = self.ws.table
+        row = table.row_of(clip_id)
+        if row is not None and table.score[row] != score:
+            table.score[row] = score
+            self.clip_list.model.row_updated(row)
+
+    def _range_settled(self, low: float, high: float) -> None:
+        """Zoomed or panned a long recording: decode and draw the part on screen."""
+        loaded = self.loaded
+        if loaded is None or loaded.opened is None or not loaded.opened.is_long:
+            return
+        width = high - low
+        if width > MAX_DETAIL_S:
+            self.views.show_detail_hint()
+            return
+        detail = self.views.detail
+        if detail is not None and detail.start_s <= low and high <= detail.end_s and \
+                detail.end_s - detail.start_s <= 4 * width:
+            return
+        start, end = max(0.0, low - width / 2), min(loaded.opened.duration_s, high + width / 2)
+        self.detail_generation += 1
+        generation, clip = self.detail_generation, loaded.clip
+
+        def done(detail):
+            if generation == self.detail_generation and self.current_clip_id == clip.id:
+                self.views.set_detail(detail)
+                self.player.set_audio(detail.samples, detail.sample_rate, detail.start_s)
+
+        self.tasks.submit(load_detail, clip.path, clip.start_s, start, end, self.spec, on_done=done)
+
+    # Labelling --------------------------------------------------------------------
+    def label_human(self) -> None:
+        self._label("human")
+
+    def label_nonhuman(self) -> None:
+        self._label("nonhuman")
+
+    def label_unsure(self) -> None:
+        self._label("unsure")
+
+    def _ensure_annotator(self) -> str | None:
+        if not self.settings.annotator:
+            from voicestudio.cli import default_annotator
+
+            name, ok = QInputDialog.getText(self, "Your name", "Labels are stored with the annotator's name.\n"
+                                            "Your name:", text=default_annotator())
+            if not ok or not name.strip():
+                return None
+            self.settings.annotator = name.strip()
+            self._save_settings()
+            if self.ws is not None:
+                self.ws.table.annotator = self.settings.annotator
+        return self.settings.annotator
+
+    def _label(self, value: str) -> None:
+        # One label per key press: while a write is in flight, further presses are ignored.
+        if self.write_in_flight or self.ws is None or self.loaded is None:
+            return
+        annotator = self._ensure_annotator()
+        if annotator is None:
+            return
+        self.write_in_flight = True
+        clip_id = self.loaded.clip_id
+        note = self.label_panel.take_note()
+        self.tasks.submit(label_clip, self.ws.project, clip_id, value, annotator=annotator, note=note,
+                          lane="write", on_done=lambda event: self._labelled(event, advance=True),
+                          on_error=self._write_failed)
+
+    def undo_label(self) -> None:
+        if self.write_in_flight or self.ws is None or not self.settings.annotator:
+            return
+        self.write_in_flight = True
+        self.tasks.submit(undo_last, self.ws.project, annotator=self.settings.annotator, lane="write",
+                          on_done=self._undone, on_error=self._write_failed)
+
+    def _write_failed(self, exc) -> None:
+        self.write_in_flight = False
+        self.show_error(f"the label was not saved: {exc}")
+
+    def _undone(self, event: dict | None) -> None:
+        if event is None:
+            self.write_in_flight = False
+            self.statusBar().showMessage("Nothing left to undo", 5000)
+            return
+        self.session_progress.labelled = max(0, self.session_progress.labelled - 1)
+        self._labelled(event, advance=False)
+        self.clip_list.select_clip(event["clip_id"])  # back to the clip whose label was undone
+
+    def _labelled(self, event: dict, *, advance: bool) -> None:
+        """The event is in the database: show it, then move on."""
+        self.write_in_flight = False
+        ws = self.ws
+        row = ws.table.record(event["clip_id"], event["annotator"], event["event_id"], event["value"])
+        if row is not None:
+            self.clip_list.model.row_updated(row)
+        self._refresh_history(event["clip_id"])
+        if advance:
+            self.session_progress.labelled += 1
+        self._show_session()
+        self.label_written.emit(event)
+        if advance and self.auto_advance.isChecked():
+            self.next_clip()
+
+    def _refresh_history(self, clip_id: int) -> None:
+        """The clip's history changed: re-read it (cheap) and redraw the panel if it is shown."""
+        ws = self.ws
+
+        def read():
+            with ws.project.session() as session:
+                return label_records(session, clip_id)
+
+        def done(history):
+            if clip_id in self.cache:
+                self.cache[clip_id] = replace(self.cache[clip_id], history=history)
+            if self.loaded is not None and self.loaded.clip_id == clip_id:
+                self.loaded = replace(self.loaded, history=history)
+                self.label_panel.show_clip(self.loaded, self.settings.annotator)
+
+        self.tasks.submit(read, on_done=done)
+
+    def _show_session(self) -> None:
+        self.label_panel.show_session(self.session_progress, self.clip_list.model.remaining())
+
+    def _skips_labelled(self) -> bool:
+        return self.clip_list.queue_name in ("unlabelled", "uncertain")
+
+    def edit_note(self) -> None:
+        self.label_panel.note.setFocus()
+
+    def next_clip(self) -> None:
+        row = self.clip_list.model.next_row(self.clip_list.current_row(), skip_labelled=self._skips_labelled())
+        if row is None:
+            self.statusBar().showMessage("End of the queue", 5000)
+            return
+        self.clip_list.select_row(row)
+
+    def previous_clip(self) -> None:
+        row = self.clip_list.current_row()
+        if row > 0:
+            self.clip_list.select_row(row - 1)
+
+    def _set_auto_advance(self, on: bool) -> None:
+        self.settings.auto_advance = bool(on)
+
+    # Playback and view ----------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if not self.player.available:
+            self.statusBar().showMessage(self.player.unavailable_reason, 5000)
+            return
+        self.player.loop = self.views.loop_region() if self.actions_by_name["toggle_loop"].isChecked() else None
+        self.player.toggle()
+
+    def seek(self, seconds: float) -> None:
+        self.views.set_cursor(seconds)
+        self.player.seek(seconds)
+
+    def toggle_region(self) -> None:
+        self.views.toggle_region()
+
+    def toggle_loop(self) -> None:
+        looping = self.actions_by_name["toggle_loop"].isChecked()
+        self.player.loop = self.views.loop_region() if looping else None
+        self.statusBar().showMessage("Loop on (press R to select the region)" if looping else "Loop off", 3000)
+
+    def zoom_in(self) -> None:
+        self.views.zoom(0.5)
+
+    def zoom_out(self) -> None:
+        self.views.zoom(2.0)
+
+    def zoom_fit(self) -> None:
+        self.views.zoom_fit()
+
+    def pan_left(self) -> None:
+        self.views.pan(-0.25)
+
+    def pan_right(self) -> None:
+        self.views.pan(0.25)
+
+    def show_shortcuts(self) -> None:
+        self.overlay.toggle()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.overlay.hide()
+            self.views.setFocus()
+        super().keyPressEvent(event)
+
+    # Import -------------------------------------------------------------------
+    def choose_import_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import audio files", str(Path.home()))
+        if paths:
+            self.import_paths(paths)
+
+    def choose_import_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import a folder", str(Path.home()))
+        if path:
+            self.import_paths([path])
+
+    def import_paths(self, paths: list[str]) -> None:
+        """Import files and folders with progress and cancel, then score what is new."""
+        ws = self.ws
+        if ws is None:
+            self.show_error("open a project before importing")
+            return
+
+        def importing(progress, cancel):
+            report = import_paths(ws.project, paths, progress=progress, cancel=cancel)
+            return report, workspace.reload_table(ws.project, self.settings.annotator, ws.model.model_id)
+
+        def imported(result):
+            report, table = result
+            if self.ws is not ws:
+                return
+            ws.table = table
+            self.clip_list.model.set_table(table, self._queue_request())
+            if self.current_clip_id is None or not self.clip_list.select_clip(self.current_clip_id):
+                self.current_clip_id = None
+                self.clip_list.select_row(0)
+            failed = f", {len(report.failures)} failed (see the log)" if report.failures else ""
+            for problem in report.failures:
+                log.warning("import: %s: %s", problem.path, problem.reason)
+            cancelled = " (cancelled)" if report.cancelled else ""
+            self.statusBar().showMessage(f"Imported {report.clips_added} new clips{failed}{cancelled}", 15000)
+            self._show_session()
+            self.score_rest()
+
+        self.tasks.start_job("Importing", importing, on_done=imported)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_paths(paths)
+
+    # Closing -------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self._closing = True
+        self.player.stop()
+        state = QSettings()
+        state.setValue("window/geometry", self.saveGeometry())
+        state.setValue("window/state", self.saveState())
+        state.sync()
+        self.tasks.shutdown()  # waits for a label write in flight: it is never dropped
+        self._save_settings()
+        if self.ws is not None:
+            self.ws.project.close()
+        super().closeEvent(event)

@@ -1,0 +1,170 @@
+"""Playback of the clip shown, with a position for the cursor, seeking and looping.
+
+Audio goes to the default output through QAudioSink in push mode from an
+in-memory buffer. With no output device (a server, CI, a broken sound setup)
+the player says so once and every other part of the window works as usual.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal
+
+CURSOR_INTERVAL_MS = 30
+
+
+class Player(QObject):
+    position_changed = Signal(float)  # seconds from the clip's start
+    playing_changed = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.samples = np.zeros(0, np.float32)
+        self.sample_rate = 16000
+        self.offset_s = 0.0
+        self.loop: tuple[float, float] | None = None
+        self._sink = None
+        self._buffer: QBuffer | None = None
+        self._start_s = 0.0
+        self._position_s = 0.0
+        self._timer = QTimer(self, interval=CURSOR_INTERVAL_MS)
+        self._timer.timeout.connect(self._tick)
+        self.unavailable_reason = self._find_output()
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    @property
+    def position_s(self) -> float:
+        return self._position_s
+
+    def _find_output(self) -> str | None:
+        try:
+            from PySide6.QtMultimedia import QAudioFormat, QMediaDevices
+        except ImportError as exc:  # Qt Multimedia or its system libraries missing
+            return f"playback is unavailable: {exc}"
+        device = QMediaDevices.defaultAudioOutput()
+        if device.isNull():
+            return "playback is unavailable: no audio output device"
+        self._device = device
+        self._format = device.preferredFormat()
+        self._format.setSampleFormat(QAudioFormat.SampleFormat.Float)
+        if not device.isFormatSupported(self._format):
+            self._format = device.preferredFormat()
+        return None
+
+    def set_audio(self, samples: np.ndarray, sample_rate: int, offset_s: float = 0.0) -> None:
+        """What to play: samples starting ``offset_s`` into the clip (a long clip's decoded part)."""
+        self.stop()
+        self.samples = np.asarray(samples, np.float32)
+        self.sample_rate = int(sample_rate)
+        self.offset_s = float(offset_s)
+        self.loop = None
+        self._position_s = self.offset_s
+
+    def toggle(self) -> None:
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self, from_s: float | None = None) -> None:
+        if not self.available or len(self.samples) == 0:
+            return
+        start = self._position_s if from_s is None else from_s
+        if self.loop is not None and not (self.loop[0] <= start < self.loop[1]):
+            start = self.loop[0]
+        if not self.offset_s <= start < self.end_s - 1e-3:
+            start = self.offset_s
+        self._start_playing(start)
+
+    @property
+    def end_s(self) -> float:
+        return self.offset_s + len(self.samples) / self.sample_rate
+
+    def _index(self, seconds: float) -> int:
+        return int(round((seconds - self.offset_s) * self.sample_rate))
+
+    def _start_playing(self, start_s: float) -> None:
+        from PySide6.QtMultimedia import QAudioSink
+
+        self._stop_sink()
+        end_s = min(self.loop[1], self.end_s) if self.loop is not None else self.end_s
+        data = self._encode(self.samples[max(0, self._index(start_s)):self._index(end_s)])
+        self._buffer = QBuffer(self)
+        self._buffer.setData(QByteArray(data))
+        self._buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._sink = QAudioSink(self._device, self._format, self)
+        self._sink.stateChanged.connect(self._state_changed)
+        self._start_s = start_s
+        self._sink.start(self._buffer)
+        self._timer.start()
+        self.playing_changed.emit(True)
+
+    def _encode(self, samples: np.ndarray) -> bytes:
+        """Samples at the output's rate, channel count and sample format."""
+        from PySide6.QtMultimedia import QAudioFormat
+
+        rate = self._format.sampleRate()
+        if rate != self.sample_rate:
+            from voicestudio.audio.resample import resample
+
+            samples = resample(samples, self.sample_rate, rate)
+        samples = np.repeat(samples[:, None], self._format.channelCount(), axis=1)
+        kind = self._format.sampleFormat()
+        if kind == QAudioFormat.SampleFormat.Int16:
+            return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+        if kind == QAudioFormat.SampleFormat.Int32:
+            return (np.clip(samples, -1, 1) * 2147483647).astype("<i4").tobytes()
+        if kind == QAudioFormat.SampleFormat.UInt8:
+            return ((np.clip(samples, -1, 1) * 127) + 128).astype(np.uint8).tobytes()
+        return samples.astype("<f4").tobytes()
+
+    def _state_changed(self, state) -> None:
+        from PySide6.QtMultimedia import QAudio
+
+        if state == QAudio.State.IdleState:  # the buffer has been played to its end
+            self._finished()
+
+    def _finished(self) -> None:
+        if self.loop is not None and self.playing:
+            self._start_playing(self.loop[0])
+            return
+        self.stop()
+
+    def pause(self) -> None:
+        if self.playing:
+            self._tick()
+            self._stop_sink()
+            self._timer.stop()
+            self.playing_changed.emit(False)
+
+    def stop(self) -> None:
+        self.pause()
+        self._position_s = self.offset_s
+
+    def seek(self, seconds: float) -> None:
+        self._position_s = float(min(max(seconds, self.offset_s), self.end_s))
+        self.position_changed.emit(self._position_s)
+        if self.playing:
+            self._start_playing(self._position_s)
+
+    def _stop_sink(self) -> None:
+        if self._sink is not None:
+            self._sink.stop()
+            self._sink.deleteLater()
+            self._sink = None
+        if self._buffer is not None:
+            self._buffer.close()
+            self._buffer.deleteLater()
+            self._buffer = None
+
+    def _tick(self) -> None:
+        if self._sink is not None:
+            self._position_s = self._start_s + self._sink.processedUSecs() / 1e6
+            self.position_changed.emit(self._position_s)

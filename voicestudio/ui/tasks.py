@@ -1,0 +1,120 @@
+"""Work off the main thread, results back on it.
+
+Core functions are synchronous; the window hands them to ``Tasks`` and gets a
+callback on the main thread when they finish. Three lanes keep the kinds of
+work from queueing behind each other:
+
+- ``view``: opening and prefetching clips, detail for a zoomed range (2 threads);
+- ``write``: label writes, one at a time, in the order they were made;
+- ``background``: long jobs with progress and cancel (import, scoring a project).
+
+Callers drop stale results themselves (compare a generation number or the
+clip id the result was for); ``Tasks`` only guarantees that callbacks run on
+the main thread and never after ``shutdown``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from voicestudio.progress import Progress
+
+log = logging.getLogger(__name__)
+
+LANES = {"view": 2, "write": 1, "background": 1}
+PROGRESS_INTERVAL_S = 0.05  # at most 20 progress updates a second reach the main thread
+
+
+@dataclass
+class Job:
+    """A long task the user can watch and cancel."""
+
+    title: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: Progress | None = None
+    _last_emit: float = 0.0
+
+
+class Tasks(QObject):
+    finished = Signal(object)  # internal: (future, on_done, on_error) from a worker
+    job_started = Signal(object)  # Job
+    job_progress = Signal(object)  # Job
+    job_finished = Signal(object)  # Job
+
+    def __init__(self, on_error: Callable[[BaseException], None], parent=None):
+        super().__init__(parent)
+        self._pools = {name: ThreadPoolExecutor(n, thread_name_prefix=f"voicestudio-{name}")
+                       for name, n in LANES.items()}
+        self._default_error = on_error
+        self._closed = False
+        self.jobs: list[Job] = []
+        self.finished.connect(self._deliver)
+
+    def submit(self, fn, *args, lane: str = "view", on_done=None, on_error=None, **kwargs) -> Future:
+        """Run ``fn(*args, **kwargs)`` on a lane; ``on_done(result)`` or ``on_error(exc)`` on the main thread."""
+        future = self._pools[lane].submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda f: self._emit(f, on_done, on_error))
+        return future
+
+    def start_job(self, title: str, fn, *, on_done=None, on_error=None) -> Job:
+        """Run ``fn(progress, cancel)`` on the background lane, reporting progress to the status bar."""
+        job = Job(title)
+        self.jobs.append(job)
+        self.job_started.emit(job)
+
+        def progress(p: Progress) -> None:
+            now = time.monotonic()
+            job.progress = p
+            if now - job._last_emit >= PROGRESS_INTERVAL_S or p.done == p.total:
+                job._last_emit = now
+                if not self._closed:
+                    self.job_progress.emit(job)
+
+        def done(result):
+            self._end(job)
+            if on_done is not None:
+                on_done(result)
+
+        def failed(exc):
+            self._end(job)
+            (on_error or self._default_error)(exc)
+
+        self.submit(fn, progress, job.cancel, lane="background", on_done=done, on_error=failed)
+        return job
+
+    def _end(self, job: Job) -> None:
+        if job in self.jobs:
+            self.jobs.remove(job)
+        self.job_finished.emit(job)
+
+    def _emit(self, future: Future, on_done, on_error) -> None:
+        if not self._closed and not future.cancelled():
+            self.finished.emit((future, on_done, on_error))
+
+    def _deliver(self, item) -> None:
+        future, on_done, on_error = item
+        if self._closed:
+            return
+        exc = future.exception()
+        if exc is not None:
+            if not isinstance(exc, Exception):
+                raise exc
+            log.debug("task failed", exc_info=exc)
+            (on_error or self._default_error)(exc)
+        elif on_done is not None:
+            on_done(future.result())
+
+    def shutdown(self) -> None:
+        """Cancel jobs and queued work, wait for running work; no callback runs afterwards."""
+        self._closed = True
+        for job in self.jobs:
+            job.cancel.set()
+        for name, pool in self._pools.items():
+            pool.shutdown(wait=True, cancel_futures=name != "write")  # a label written is never dropped
