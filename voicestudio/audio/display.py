@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicestudio.audio.decode import iter_blocks, load_audio, probe
-from voicestudio.audio.features import FeatureSpec, features, stft_power
+from voicestudio.audio.features import FeatureSpec, analysis_window, features, stft_power
 from voicestudio.progress import CancelToken
 
 # Clips longer than this are opened as "long": overview + detail of the visible part.
@@ -25,7 +25,7 @@ FIRST_SCREEN_S = 30.0  # how much of a long clip the first screen shows
 MAX_DETAIL_S = 120.0  # widest range drawn with samples and spectrogram; wider shows the overview
 MAX_COLUMNS = 2000  # spectrogram/MFCC columns per range, about a screen's width
 ENVELOPE_BINS = 8000
-SPECTROGRAM_FLOOR_DB = -100.0  # dB levels are explicit, so the colours mean the same on every clip
+SPECTROGRAM_FLOOR_DB = -90.0  # dB levels are explicit, so the colours mean the same on every clip
 SPECTROGRAM_TOP_DB = 0.0
 # Marked on the spectrogram: from adult speech's lowest fundamentals to the
 # top of most of its energy and intelligibility.
@@ -58,7 +58,7 @@ class Detail:
     end_s: float
     samples: np.ndarray  # float32 at ``sample_rate``
     sample_rate: int
-    spectrogram_db: np.ndarray  # (columns, bins) float32, clipped to the explicit levels
+    spectrogram_db: np.ndarray  # (columns, bins) float32 dBFS (a full-scale sine peaks at 0), clipped to the levels
     mfcc: np.ndarray  # (columns, n_mfcc) float32
     column_s: float  # seconds per spectrogram/MFCC column
     max_hz: float  # top of the spectrogram (Nyquist)
@@ -95,7 +95,9 @@ def detail_from_samples(samples: np.ndarray, spec: FeatureSpec, start_s: float =
     duration = len(samples) / spec.sample_rate
     view_spec = display_spec(spec, duration, max_columns)
     power = stft_power(samples, view_spec)
-    spectrogram = 10.0 * np.log10(np.maximum(power, 1e-12))
+    # dB relative to a full-scale sine (0 dBFS), so levels mean the same for every spec.
+    full_scale = (analysis_window(spec.window, spec.frame_length).sum() / 2) ** 2
+    spectrogram = 10.0 * np.log10(np.maximum(power / full_scale, 1e-12))
     np.clip(spectrogram, SPECTROGRAM_FLOOR_DB, SPECTROGRAM_TOP_DB, out=spectrogram)
     return Detail(
         start_s=start_s,

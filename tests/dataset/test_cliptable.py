@@ -1,0 +1,144 @@
+"""The clip table and its queues: real projects, labels and predictions in SQLite."""
+
+import numpy as np
+import pytest
+
+from voicestudio.dataset.cliptable import (
+    ANNOTATORS_DISAGREE,
+    HUMAN,
+    MODEL_DISAGREES,
+    NO_LABEL,
+    QueueRequest,
+    load_clip_table,
+    queue_rows,
+    sort_rows,
+)
+from voicestudio.store import clips, labels, predictions
+from voicestudio.store.project import open_project
+
+SCORES = [0.95, 0.10, 0.58, 0.46, None, 0.80]  # clip i's model score (None: not scored)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """Six one-second clips in files f0..f5; f5 holds two clips (a long recording's segments)."""
+    with open_project(tmp_path / "p.vsproj") as project:
+        with project.write() as s:
+            model = predictions.register_model(s, "a" * 64, "/m.tflite", {"name": "m"})
+            ids = []
+            for i in range(5):
+                f = clips.add_or_update_file(s, path=f"/audio/f{i}.wav", sha256=f"{i:064x}", size_bytes=1, mtime=1.0,
+                                             format="WAV", subtype=None, sample_rate=16000, channels=1, frames=16000,
+                                             duration_s=1.0, source_group="g")
+                ids.append(clips.add_clip(s, f.id, 0.0, 1.0)[0].id)
+            f = clips.add_or_update_file(s, path="/audio/f5.wav", sha256=f"{5:064x}", size_bytes=1, mtime=1.0,
+                                         format="WAV", subtype=None, sample_rate=16000, channels=1, frames=32000,
+                                         duration_s=2.0, source_group="g")
+            ids.extend(clips.add_clips(s, f.id, [(0.0, 1.0), (1.0, 2.0)]).ids)
+            for clip_id, score in zip(ids, SCORES + [0.3]):
+                if score is not None:
+                    predictions.save_prediction(s, clip_id, model.id, score, 0.5, [0.0], [score])
+        project.ids, project.model_id = ids, model.id
+        yield project
+
+
+def table_for(project, annotator="ann"):
+    with project.session() as s:
+        return load_clip_table(s, annotator=annotator, model_id=project.model_id)
+
+
+def label(project, clip_id, value, annotator="ann"):
+    with project.write() as s:
+        return labels.add_label(s, clip_id, annotator, value).id
+
+
+def test_columns_come_from_the_store(project):
+    label(project, project.ids[0], "human", "ann")
+    label(project, project.ids[0], "nonhuman", "bob")
+    label(project, project.ids[1], "nonhuman", "bob")
+    label(project, project.ids[1], None, "bob")  # cleared
+    table = table_for(project)
+    assert list(table.ids) == project.ids
+    assert table.n_annotators.tolist() == [2, 0, 0, 0, 0, 0, 0]
+    assert table.label[0] == 2  # bob's is the most recent
+    assert table.mine[0] == HUMAN and table.mine[1] == NO_LABEL
+    assert np.isnan(table.score[4]) and table.score[0] == pytest.approx(0.95)
+    assert table.name(0) == "f0.wav" and table.name(6) == "f5.wav @1.0s" and table.name(5) == "f5.wav @0.0s"
+
+
+def test_record_updates_one_row_like_a_reload(project):
+    table = table_for(project)
+    event = label(project, project.ids[2], "human")
+    table.record(project.ids[2], "ann", event, "human")
+    event = label(project, project.ids[2], "nonhuman", "bob")
+    table.record(project.ids[2], "bob", event, "nonhuman")
+    fresh = table_for(project)
+    for column in ("label", "mine", "n_annotators"):
+        assert np.array_equal(getattr(table, column), getattr(fresh, column)), column
+    assert table.disagreement(0.5)[2] == ANNOTATORS_DISAGREE
+    assert table.row_disagreement(2, 0.5) == ANNOTATORS_DISAGREE
+    assert table.record(10**6, "ann", 1, "human") is None  # a clip not in the table
+
+
+def test_unlabelled_queue_is_the_annotators_own(project):
+    label(project, project.ids[0], "human", "ann")
+    label(project, project.ids[1], "human", "bob")
+    rows = queue_rows(table_for(project, "ann"), QueueRequest("unlabelled"))
+    assert [project.ids[r] for r in rows] == project.ids[1:]
+
+
+def test_uncertain_queue_is_nearest_the_threshold_first(project):
+    rows = queue_rows(table_for(project), QueueRequest("uncertain", threshold=0.5, uncertain_margin=0.25))
+    assert [SCORES[r] if r < 6 else 0.3 for r in rows] == [0.46, 0.58, 0.3]
+
+
+def test_disagreements_put_confident_mistakes_first_then_annotator_conflicts(project):
+    ids = project.ids
+    label(project, ids[1], "human")  # scored 0.10: a confident mistake
+    label(project, ids[3], "human")  # 0.45: a near miss
+    label(project, ids[0], "human")  # 0.95: agrees
+    label(project, ids[5], "human")
+    label(project, ids[5], "nonhuman", "bob")  # annotators disagree (and bob's latest disagrees with 0.80)
+    label(project, ids[4], "nonhuman")  # unscored: never a model disagreement
+    table = table_for(project)
+    rows = queue_rows(table, QueueRequest("disagreements", threshold=0.5))
+    assert [ids[r] for r in rows] == [ids[1], ids[3], ids[5]]
+    assert table.disagreement(0.5)[1] == MODEL_DISAGREES
+    # At threshold 0.05 the model calls 0.10 human: that mistake is gone.
+    assert ids[1] not in [ids[r] for r in queue_rows(table, QueueRequest("disagreements", threshold=0.05))]
+
+
+def test_filter_and_sort(project):
+    table = table_for(project)
+    rows = queue_rows(table, QueueRequest("all", text="F5"))
+    assert [table.paths[r] for r in rows] == ["/audio/f5.wav"] * 2
+    everything = queue_rows(table, QueueRequest("all"))
+    by_score = sort_rows(table, everything, "score", descending=True, threshold=0.5)
+    assert [project.ids.index(table.ids[r]) for r in by_score][:3] == [0, 5, 2]
+    assert table.ids[by_score[-1]] == project.ids[4]  # unscored last when descending
+    by_name = sort_rows(table, everything, "name", descending=False, threshold=0.5)
+    assert [table.name(r) for r in by_name] == sorted(table.name(r) for r in everything)
+    with pytest.raises(ValueError):
+        queue_rows(table, QueueRequest("nonsense"))
+
+
+def test_a_hundred_thousand_clips_load_as_columns(tmp_path):
+    """The list's scale: one query per column, no per-row objects."""
+    import time
+
+    from sqlalchemy import insert
+
+    from voicestudio.store.schema import AudioFile, Clip
+
+    with open_project(tmp_path / "big.vsproj") as project:
+        with project.write() as s:
+            s.execute(insert(AudioFile), [dict(path=f"/a/{i:06d}.wav", sha256=f"{i:064x}", size_bytes=1, mtime=1.0,
+                                               format="WAV", sample_rate=16000, channels=1, frames=16000,
+                                               duration_s=1.0) for i in range(100_000)])
+            s.execute(insert(Clip), [dict(file_id=i + 1, start_s=0.0, end_s=1.0) for i in range(100_000)])
+        started = time.perf_counter()
+        with project.session() as s:
+            table = load_clip_table(s, annotator="ann")
+        assert len(table) == 100_000 and table.ids.dtype == np.int64
+        assert len(queue_rows(table, QueueRequest("unlabelled"))) == 100_000
+        print(f"100,000 clips loaded in {time.perf_counter() - started:.2f} s")
