@@ -210,13 +210,16 @@ def test_first_use_of_the_default_project_is_the_scored_demo(capsys):
         assert "created" not in err  # only the first time
 
 
-def test_no_command_says_clearly_what_is_there(capsys):
-    import importlib.util
+def test_no_command_opens_the_window_on_the_demo_project(tmp_path):
+    """``voicestudio`` alone: the window (offscreen) on the default project, its first clip drawn."""
+    import os
+    import time
 
-    code, out, err = run(capsys)
-    try:
-        has_window = importlib.util.find_spec("voicestudio.ui.app") is not None
-    except ModuleNotFoundError:
-        has_window = False
-    if not has_window:
-        assert code == 1 and "window is not part of this build" in err and err.count("\n") == 1
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"), VOICESTUDIO_STARTUP_CLOCK=str(time.time()))
+    env.pop("VOICESTUDIO_DB", None)
+    done = subprocess.run([sys.executable, "-m", "voicestudio"], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("visible ") and lines[-1].startswith("first clip "), done.stdout
+    assert list((tmp_path / "data").rglob("default.vsproj"))

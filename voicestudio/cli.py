@@ -286,17 +286,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_gui(args) -> int:
-    import importlib.util
-
-    try:
-        window = importlib.util.find_spec("voicestudio.ui.app")
-    except ModuleNotFoundError:  # no voicestudio.ui package at all
-        window = None
-    if window is None:
-        raise VoiceStudioError(
-            "the workstation window is not part of this build yet; "
-            "the commands in 'voicestudio --help' work (try: voicestudio predict FILE)"
-        )
     import importlib
 
     # Loaded by name: only the window's own package imports Qt.

@@ -1,6 +1,5 @@
 """Window tests: a real MainWindow on Qt's offscreen platform, on a real project file."""
 
-import gc
 import os
 import threading
 
@@ -64,7 +63,6 @@ def open_window(qtbot, qapp, tmp_path):
         window.close()
         window.deleteLater()
     qapp.processEvents()
-    gc.collect()  # free pyqtgraph's items while Qt is up (see voicestudio.ui.app._tear_down)
     leaked = [t.name for t in threading.enumerate()
               if t.name.startswith(("voicestudio-view", "voicestudio-write", "voicestudio-background"))]
     assert not leaked, f"worker threads outlived their window: {leaked}"

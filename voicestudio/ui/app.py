@@ -52,24 +52,7 @@ def run(args) -> int:
     clock = os.environ.get(STARTUP_CLOCK_ENV)
     if clock:
         _report_startup(window, float(clock))
-    code = app.exec()
-    _tear_down(app, window)
-    return code
-
-
-def _tear_down(app: QApplication, window: MainWindow) -> None:
-    """Delete the window while Qt is still up.
-
-    Left to the interpreter's final garbage collection, pyqtgraph's scene items
-    and their Qt objects are freed in an arbitrary order, which crashes PySide6
-    6.12 at exit (a refcount error on a bool). Deleting them here does not.
-    """
-    import gc
-
-    window.deleteLater()
-    del window
-    app.processEvents()
-    gc.collect()
+    return app.exec()
 
 
 def _report_startup(window: MainWindow, spawned_at: float) -> None:

@@ -33,6 +33,11 @@ QUEUE_TEXT = {"unlabelled": "Unlabelled (mine)", "uncertain": "Uncertain (near t
               "disagreements": "Disagreements", "all": "All clips"}
 
 
+_ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,
+                    Qt.ItemDataRole.TextAlignmentRole})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
 class ClipListModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -125,7 +130,8 @@ class ClipListModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.table is None:
+        # Qt asks for about ten roles per visible cell on every repaint: unused ones return first.
+        if role not in _ROLES or self.table is None:
             return None
         t, row, column = self.table, int(self.rows[index.row()]), COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -146,7 +152,7 @@ class ClipListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == "name":
             return f"{t.paths[row]}\n{t.starts[row]:.2f}–{t.ends[row]:.2f} s"
         if role == Qt.ItemDataRole.TextAlignmentRole and column in ("duration", "score", "annotators"):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return _RIGHT
         return None
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
@@ -189,8 +195,12 @@ class ClipList(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths: ResizeToContents would measure every visible cell on each scroll.
+        digit = self.fontMetrics().horizontalAdvance("0")
+        for column, chars in enumerate((0, 6, 9, 3, 6, 9)):
+            if chars:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(column, digit * chars + 12)
         header.sectionClicked.connect(lambda _: header.setSortIndicatorShown(True))
 
         top = QHBoxLayout()

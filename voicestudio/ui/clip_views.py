@@ -184,9 +184,7 @@ class ClipViews(QStackedWidget):
         self.set_threshold(threshold)
 
     def set_threshold(self, threshold: float) -> None:
-        self.threshold_line.blockSignals(True)
-        self.threshold_line.setValue(threshold)
-        self.threshold_line.blockSignals(False)
+        self.threshold_line.setValue(threshold)  # only a drag's end reports back (sigPositionChangeFinished)
         prediction = self._prediction
         if prediction is None:
             return

@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         if isinstance(docks, QByteArray) and not docks.isEmpty():
             self.restoreState(docks)
         else:
-            self.resizeDocks([self.list_dock, self.label_dock], [430, 330], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.list_dock, self.label_dock], [470, 330], Qt.Orientation.Horizontal)
 
     # Messages --------------------------------------------------------------------
     def show_error(self, error) -> None:
@@ -366,7 +366,8 @@ class MainWindow(QMainWindow):
             ws.table.set_scores(scores)
             self.clip_list.model.refresh_scores()
             failed = f", {len(report.failures)} could not be read" if report.failures else ""
-            self.statusBar().showMessage(f"Scored {report.scored} clips{failed}", 10000)
+            if report.scored or report.failures:
+                self.statusBar().showMessage(f"Scored {report.scored} clips{failed}", 10000)
 
         self.tasks.start_job(f"Scoring with {ws.model.detector.card.name}", scoring, on_done=scored)
 
@@ -455,7 +456,8 @@ class MainWindow(QMainWindow):
             self.clip_shown.emit(loaded.clip_id)
             return
         opened = loaded.opened
-        self.views.show_clip(opened.duration_s, opened.detail, opened.envelope)
+        # Short clips draw every sample; the envelope is the overview of a long recording.
+        self.views.show_clip(opened.duration_s, opened.detail, opened.envelope if opened.is_long else None)
         self.views.set_prediction(loaded.prediction, self.threshold)
         self.player.set_audio(opened.detail.samples, opened.detail.sample_rate, opened.detail.start_s)
         if opened.is_long:
