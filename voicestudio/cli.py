@@ -9,7 +9,6 @@ and kept stable. Heavy modules are imported inside the commands, so
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
@@ -17,22 +16,13 @@ import traceback
 
 from voicestudio import __version__
 from voicestudio.errors import VoiceStudioError
+from voicestudio.settings import default_annotator
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(VoiceStudioError):
     """Arguments that parse but make no sense together."""
-
-
-def default_annotator() -> str:
-    name = os.environ.get("VOICESTUDIO_ANNOTATOR")
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name on this system (containers without passwd)
-        return "annotator"
 
 
 def _print_json(data) -> None:

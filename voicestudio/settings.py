@@ -9,6 +9,7 @@ file never stops the window from opening.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -38,6 +39,17 @@ class Settings:
     @property
     def last_project(self) -> str | None:
         return self.recent_projects[0] if self.recent_projects else None
+
+
+def default_annotator() -> str:
+    """$VOICESTUDIO_ANNOTATOR, else the login name (what the CLI labels as, and the window suggests)."""
+    name = os.environ.get("VOICESTUDIO_ANNOTATOR")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name on this system (containers without passwd)
+        return "annotator"
 
 
 def settings_path() -> Path:

@@ -233,3 +233,25 @@ def test_geometry_and_settings_persist(qtbot, open_window, project_file, tmp_pat
     assert saved.queue == "all" and saved.recent_projects[0] == str(project_file)
     again = open_window(project_file)
     assert (again.width(), again.height()) == size
+
+
+def test_long_jobs_show_progress_and_cancel(qtbot, open_window, project_file):
+    from voicestudio.progress import Progress
+
+    window = open_window(project_file)
+    qtbot.waitUntil(lambda: not window.tasks.jobs, timeout=WAIT_MS)  # background scoring done
+    stopped = []
+
+    def endless(progress, cancel):
+        done = 0
+        while not cancel.is_set():
+            done += 1
+            progress(Progress(done % 100, 100, "working"))
+            cancel.wait(0.01)
+        return done
+
+    window.tasks.start_job("Endless", endless, on_done=stopped.append)
+    qtbot.waitUntil(lambda: window.job_bar.isVisible() and window.job_bar.bar.maximum() == 100, timeout=WAIT_MS)
+    assert window.job_bar.title.text() == "Endless"
+    qtbot.mouseClick(window.job_bar.cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(stopped) and not window.job_bar.isVisible(), timeout=WAIT_MS)

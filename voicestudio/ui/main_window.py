@@ -37,7 +37,7 @@ from voicestudio.dataset.importer import import_paths
 from voicestudio.dataset.labels import label_clip, undo_last
 from voicestudio.dataset.scoring import score_project
 from voicestudio.progress import Progress
-from voicestudio.settings import Settings, save_settings
+from voicestudio.settings import Settings, default_annotator, save_settings
 from voicestudio.store.project import PROJECT_SUFFIX
 from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
@@ -373,8 +373,9 @@ class MainWindow(QMainWindow):
 
     def set_threshold(self, value: float) -> None:
         self.threshold = float(value)
-        self.settings.threshold = self.threshold if self.ws is None or self.ws.model.detector is None or \
-            abs(self.threshold - self.ws.model.threshold) > 1e-9 else None
+        card = self.ws.model.threshold if self.ws is not None and self.ws.model.detector is not None else None
+        # Remembered only when it differs from the card's, so a new model brings its own.
+        self.settings.threshold = None if card is not None and abs(self.threshold - card) < 1e-9 else self.threshold
         self.views.set_threshold(self.threshold)
         if self.loaded is not None:
             self.label_panel.show_verdict(self.loaded.prediction, self.threshold)
@@ -538,8 +539,6 @@ class MainWindow(QMainWindow):
 
     def _ensure_annotator(self) -> str | None:
         if not self.settings.annotator:
-            from voicestudio.cli import default_annotator
-
             name, ok = QInputDialog.getText(self, "Your name", "Labels are stored with the annotator's name.\n"
                                             "Your name:", text=default_annotator())
             if not ok or not name.strip():
