@@ -142,6 +142,8 @@ def time_until_drawn(qapp, window, action, clip_id_wanted) -> float:
 
 def bench_clip_and_label(qapp, runs: int, home: Path) -> None:
     import librosa
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
 
     files = {f"clip{i:02d}.wav": audiofiles.speechlike(SR, 10.0, seed=i) for i in range(2 * runs + 2)}
     target = make_project(home / "ten", files)
@@ -170,9 +172,6 @@ def bench_clip_and_label(qapp, runs: int, home: Path) -> None:
         qapp.processEvents()
         time.sleep(0.3)  # an annotator listens before deciding; prefetch happens meanwhile
         qapp.processEvents()
-        from PySide6.QtCore import Qt
-        from PySide6.QtTest import QTest
-
         label_times.append(time_until_drawn(qapp, window, lambda: QTest.keyClick(window, Qt.Key.Key_H),
                                             lambda c=current: model.clip_id(c + 1)))
     line("label→next", median(label_times), "the 10 s clip opened cold", median(clip_times), 0.100)

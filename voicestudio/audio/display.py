@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicestudio.audio.decode import iter_blocks, load_audio, probe
+from voicestudio.audio.decode import MAX_RATE, iter_blocks, load_audio, probe
 from voicestudio.audio.features import FeatureSpec, analysis_window, features, stft_power
 from voicestudio.progress import CancelToken
 
@@ -124,7 +124,7 @@ def stream_envelope(path, clip_start_s: float, clip_end_s: float, *, n_bins: int
     info = probe(path)
     end_s = min(clip_end_s, info.duration_s)
     duration = max(end_s - clip_start_s, 1e-9)
-    rate = min(info.sample_rate, 32000)
+    rate = min(info.sample_rate, MAX_RATE)  # what iter_blocks delivers at its default
     total = max(1, int(round(duration * rate)))
     n_bins = max(1, min(n_bins, total))
     mins = np.full(n_bins, np.inf, np.float32)

@@ -66,9 +66,7 @@ def load_model(project: Project, model_path: str | None, *, fallback: bool = Tru
     if detector is None:
         return ModelChoice(None, None, {}, warning)
     model_id = register(project, detector)
-    with project.session() as session:
-        scores = clip_scores(session, model_id)
-    return ModelChoice(detector, model_id, scores, warning)
+    return ModelChoice(detector, model_id, model_scores(project, model_id), warning)
 
 
 def open_workspace(target: str, *, model_path: str | None = None, annotator: str = "",

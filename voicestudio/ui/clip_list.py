@@ -161,8 +161,7 @@ class ClipListModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit()
         self.sort_column = COLUMNS[column]
         self.descending = order == Qt.SortOrder.DescendingOrder
-        self.rows = sort_rows(self.table, queue_rows(self.table, self.request), self.sort_column,
-                              self.descending, self.request.threshold)
+        self._compute(self.request)
         self.layoutChanged.emit()
 
 

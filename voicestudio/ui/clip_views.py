@@ -136,10 +136,8 @@ class ClipViews(QStackedWidget):
         self.wave.setLimits(xMin=0, xMax=self.duration_s, minXRange=min(0.01, self.duration_s))
         self.set_envelope(envelope)
         self.set_detail(detail)
-        self._settle.blockSignals(True)
         self.wave.setXRange(detail.start_s, detail.end_s, padding=0)
-        self._settle.stop()
-        self._settle.blockSignals(False)
+        self._settle.stop()  # a new clip's first range is not a user's zoom
         self.spec.setYRange(0, detail.max_hz, padding=0)
         self.band_label.setPos(0, VOICE_BAND_HZ[1])
 

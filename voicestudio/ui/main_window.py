@@ -379,8 +379,7 @@ class MainWindow(QMainWindow):
         self.views.set_threshold(self.threshold)
         if self.loaded is not None:
             self.label_panel.show_verdict(self.loaded.prediction, self.threshold)
-        self.clip_list.model.refresh_scores()
-        self._queue_timer.start()
+        self._queue_timer.start()  # the queue and its disagreement column follow once the value settles
 
     def _queue_request(self) -> QueueRequest:
         return QueueRequest(self.clip_list.queue_name, self.threshold, self.settings.uncertain_margin,
