@@ -116,12 +116,24 @@ def test_score_predict_label_stats_end_to_end(capsys, corpus, db, tiny_model, tm
     assert code == 0
     assert stats["labels"] == {"human": 2, "nonhuman": 2}
     assert stats["annotators"] == {"ann": {"human": 1, "nonhuman": 2}, "bea": {"human": 1}}
-    c = stats["confusion"]
-    assert c["tp"] + c["fp"] + c["tn"] + c["fn"] == 4 and c["unscored"] == 0
+    model = stats["model"]
+    c = model["confusion"]
+    assert c["tp"] + c["fp"] + c["tn"] + c["fn"] == 4 and model["labelled_unscored"] == 0
+    assert model["roc"]["area"] == model["roc_auc"] and len(model["pr"]["x"]) == len(model["pr"]["y"])
 
-    # The text form says the same in words.
-    code, out, _ = run(capsys, "--db", db, "stats")
-    assert "labelled: 4" in out
+    # The text form says the same in words; plots go to PNG files.
+    code, out, err = run(capsys, "--db", db, "stats", "--model", str(tiny_model), "--pick", "recall=1",
+                         "--plots", str(tmp_path / "plots"))
+    assert code == 0 and "labelled: 4" in out and "threshold for recall=1:" in out and "predicted human" in out
+    for name in ("confusion", "roc", "pr", "histogram"):
+        assert (tmp_path / "plots" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+
+    # Review queues: the model's mistakes, and a confusion cell.
+    code, mistakes, _ = run_json(capsys, "--db", db, "clips", "--queue", "mistakes", "--model", str(tiny_model))
+    assert len(mistakes) == c["fp"] + c["fn"] and all(m["score"] is not None for m in mistakes)
+    code, cell, _ = run_json(capsys, "--db", db, "clips", "--queue", "tp", "--model", str(tiny_model))
+    assert len(cell) == c["tp"]
+    assert run(capsys, "--db", db, "clips", "--queue", "nonsense")[0] == 2
 
 
 def test_clear_and_unknown_labels(capsys, corpus, db):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import traceback
 
@@ -212,47 +211,179 @@ def cmd_label(args) -> int:
     return EXIT_OK
 
 
-def cmd_stats(args) -> int:
-    from voicestudio.dataset.report import project_stats
+def _consensus(args):
+    from voicestudio.dataset.consensus import Consensus
 
+    return Consensus(args.consensus, args.annotator, getattr(args, "include_unsure", False))
+
+
+def _threshold_goals(args):
+    from voicestudio.dataset.audit import DEFAULT_GOALS
+    from voicestudio.dataset.metrics import ThresholdGoal
+
+    try:
+        return tuple(ThresholdGoal.parse(text) for text in args.pick) if args.pick else DEFAULT_GOALS
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_stats(args) -> int:
+    from voicestudio.dataset.report import project_audit
+
+    goals = _threshold_goals(args)
+    if args.write_card and len(goals) != 1:
+        raise UsageError("--write-card writes one threshold: give at most one --pick")
+    detector = _load_detector(args)
     project = _open_project(args)
     try:
-        detector = _load_detector(args) if args.model else None
-        stats = project_stats(project, detector=detector, threshold=args.threshold)
+        result = project_audit(project, detector=detector, threshold=args.threshold,
+                               consensus=_consensus(args), goals=goals)
     finally:
         project.close()
+    audit = result.audit
+    if args.write_card:
+        from voicestudio.dataset.audit import write_threshold
+
+        if audit.model is None:
+            raise VoiceStudioError("the model has no scores in this project: run score first")
+        card = write_threshold(detector, audit.model.picks[0], consensus=audit.consensus, source=project.label)
+        print(f"voicestudio: threshold {audit.model.picks[0].threshold} written to {card}", file=sys.stderr)
+    if args.plots:
+        import importlib
+
+        if audit.model is None:
+            raise VoiceStudioError("nothing to plot: the model has no scores in this project (run score first)")
+
+        # Drawn by the window's own plot code (Qt, offscreen): loaded by name, like the window.
+        saved = importlib.import_module("voicestudio.ui.audit_plots").save_plots(audit, args.plots)
+        print(f"voicestudio: wrote {', '.join(str(p) for p in saved)}", file=sys.stderr)
     if args.json:
-        _print_json(stats)
-        return EXIT_OK
-    print(f"clips: {stats['clips']}, labelled: {stats['labelled']}")
-    for label, count in stats["labels"].items():
-        print(f"  {label}: {count}")
-    for annotator, counts in stats["annotators"].items():
-        print(f"  {annotator}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    if "confusion" in stats:
-        c = stats["confusion"]
-        print(f"model {c['model']} at threshold {c['threshold']}:")
-        print(f"              predicted human  predicted nonhuman")
-        print(f"  human       {c['tp']:>15}  {c['fn']:>18}")
-        print(f"  nonhuman    {c['fp']:>15}  {c['tn']:>18}")
-        print(f"  ({c['unscored']} labelled clips have no prediction from this model: run score)")
+        _print_json(result.to_dict())
+    else:
+        print_audit(audit, result.table)
     return EXIT_OK
 
 
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def print_audit(audit, table) -> None:
+    print(f"clips: {audit.clips}, labelled: {audit.labelled} ({audit.consensus.describe()})")
+    for label, count in audit.by_label.items():
+        print(f"  {label}: {count}")
+    for annotator, counts in audit.by_annotator.items():
+        print(f"  {annotator}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    agree = audit.agreement
+    if agree.multi_labelled:
+        print(f"agreement over {agree.multi_labelled} clips with two or more annotators: "
+              f"Fleiss' kappa {_fmt(agree.fleiss_kappa)}, {len(agree.conflicts)} clips in conflict")
+        for pair in agree.pairs:
+            if pair.clips:
+                print(f"  {pair.first} / {pair.second}: {pair.clips} clips, {pair.observed:.1%} the same, "
+                      f"Cohen's kappa {_fmt(pair.kappa)}, {len(pair.disagreements)} disagreements")
+    m = audit.model
+    if m is None:
+        print(f"no scores from {audit.model_name or 'the model'} in this project: run score to audit it")
+        return
+    c = m.confusion
+    print(f"model {audit.model_name} at threshold {m.threshold:g} ({c.n} clips labelled human or nonhuman and scored):")
+    print("              predicted human  predicted nonhuman")
+    print(f"  human       {c.tp:>15}  {c.fn:>18}")
+    print(f"  nonhuman    {c.fp:>15}  {c.tn:>18}")
+    print(f"  precision {_fmt(c.precision)}, recall {_fmt(c.recall)}, F1 {_fmt(c.f1)}, "
+          f"balanced accuracy {_fmt(c.balanced_accuracy)}; ROC AUC {_fmt(m.roc.area)}, average precision {_fmt(m.pr.area)}")
+    if m.labelled_unscored:
+        print(f"  ({m.labelled_unscored} labelled clips have no prediction from this model: run score)")
+    for pick in m.picks:
+        if pick.threshold is None:
+            print(f"  threshold for {pick.goal}: {pick.reason}")
+        else:
+            pc = pick.confusion
+            print(f"  threshold for {pick.goal}: {pick.threshold:g} (precision {_fmt(pc.precision)}, "
+                  f"recall {_fmt(pc.recall)}, F1 {_fmt(pc.f1)})")
+    if m.mistakes:
+        print(f"most confident mistakes (of {len(m.mistakes)}):")
+        for mistake in m.mistakes[:10]:
+            print(f"  clip {mistake.clip_id}\t{mistake.cell}\tlabel {mistake.label}\tscore {mistake.score:.3f}\t"
+                  f"{table.name(mistake.row)}")
+
+
 def cmd_clips(args) -> int:
+    from voicestudio.dataset.cliptable import QueueRequest
     from voicestudio.dataset.report import list_clips
 
-    project = _open_project(args)
+    needs_model = args.queue not in ("all", "unlabelled", "conflicts")
+    detector = _load_detector(args) if needs_model or args.model else None
+    threshold = args.threshold if args.threshold is not None else (detector.card.threshold if detector else 0.5)
     try:
-        rows = list_clips(project, limit=args.limit)
-    finally:
-        project.close()
+        request = QueueRequest(args.queue, threshold=threshold, consensus=_consensus(args))
+        project = _open_project(args)
+        try:
+            rows = list_clips(project, queue=request, detector=detector, annotator=args.me, limit=args.limit)
+        finally:
+            project.close()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.json:
         _print_json(rows)
     else:
         for row in rows:
-            print(f"{row['id']}\t{row['start_s']:.2f}-{row['end_s']:.2f}\t{row['label'] or '-'}\t{row['path']}")
+            score = f"\t{row['score']:.3f}" if row.get("score") is not None else ""
+            print(f"{row['id']}\t{row['start_s']:.2f}-{row['end_s']:.2f}\t{row['label'] or '-'}{score}\t{row['path']}")
     return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from voicestudio.dataset.export import ExportOptions, export_dataset
+    from voicestudio.dataset.splits import parse_fractions
+
+    try:
+        options = ExportOptions(
+            layout=args.format, consensus=_consensus(args), fractions=parse_fractions(args.split),
+            group_by=args.group_by, seed=args.seed, rate=args.rate, audio_format=args.audio_format,
+            features=args.features, force=args.force, workers=args.workers,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    detector = _load_detector(args)
+    result = _batch(args, "exporting", lambda project, bar: export_dataset(
+        project, args.out, options, detector=detector, progress=bar))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        counts = result.counts()
+        print(f"{len(result.written)} clips exported to {result.out} in {result.elapsed_s:.1f} s: "
+              + "; ".join(f"{split} " + ", ".join(f"{n} {label}" for label, n in c.items()) for split, c in counts.items()))
+        if result.left_out:
+            print("left out: " + ", ".join(f"{n} {why}" for why, n in sorted(result.left_out.items())))
+    for failure in result.failures:
+        print(f"voicestudio: {failure.source} (clip {failure.clip_id}): {failure.reason}", file=sys.stderr)
+    return EXIT_FAILURE if result.failures else EXIT_OK
+
+
+def cmd_labels(args) -> int:
+    from voicestudio.dataset.interchange import export_labels, import_labels
+
+    project = _open_project(args)
+    try:
+        if args.action == "export":
+            result = export_labels(project, args.file, format=args.format, annotator=args.annotator)
+        else:
+            result = import_labels(project, args.file, format=args.format,
+                                   default_annotator=args.annotator or default_annotator())
+    finally:
+        project.close()
+    failures = getattr(result, "failures", [])
+    if args.json:
+        _print_json(result.to_dict())
+    elif args.action == "export":
+        print(f"{result.labels} labels of {result.clips} clips written to {result.path} ({result.format})")
+    else:
+        print(f"{result.labelled} labels written, {result.unchanged} unchanged, {len(failures)} failed")
+    for problem in failures:
+        print(f"voicestudio: {args.file}: {problem}", file=sys.stderr)
+    return EXIT_FAILURE if failures else EXIT_OK
 
 
 def cmd_train(args) -> int:
@@ -339,9 +470,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-csv", metavar="FILE", help="CSV with columns path,label[,annotator]")
     p.add_argument("--undo", action="store_true", help="undo the annotator's latest label (appends an undo event)")
 
-    p = add("stats", cmd_stats, "label counts; with --model, the confusion matrix against the latest labels")
+    def consensus_options(p):
+        p.add_argument("--consensus", choices=("latest", "majority", "unanimous"), default="latest",
+                       help="which label counts when annotators differ (default: latest)")
+        p.add_argument("--annotator", help="only this annotator's labels")
+
+    p = add("stats", cmd_stats, "label counts, agreement between annotators, and the model against the labels")
     model_options(p)
+    consensus_options(p)
     p.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+    p.add_argument("--pick", action="append", metavar="GOAL",
+                   help="suggest a threshold: best-f1, precision=P or recall=R (repeatable; default best-f1)")
+    p.add_argument("--write-card", action="store_true", help="write the picked threshold into the model's card")
+    p.add_argument("--plots", metavar="DIR", help="save ROC, PR, histogram and confusion plots as PNG in DIR")
+
+    p = add("export", cmd_export, "export the labelled clips for training: audio, splits, manifest and dataset card")
+    p.add_argument("out", metavar="OUT", help="target folder (must be empty, or an earlier export with --force)")
+    p.add_argument("--format", choices=("folders", "csv", "hf"), default="folders",
+                   help="folders: split/label/x.wav; csv: audio/ + manifest; hf: Hugging Face audiofolder")
+    consensus_options(p)
+    p.add_argument("--include-unsure", action="store_true", help="export unsure clips too (as an 'unsure' class)")
+    p.add_argument("--split", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST", help="split fractions (default 0.8,0.1,0.1)")
+    p.add_argument("--group-by", choices=("source", "folder", "none"), default="source",
+                   help="keep each recording (source) or folder together in one split (default: source)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same split")
+    p.add_argument("--rate", type=int, help="resample to this rate in Hz (default: each file's own, at most 32000)")
+    p.add_argument("--audio-format", choices=("wav", "flac"), default="wav", help="16-bit PCM WAV (default) or FLAC")
+    p.add_argument("--features", choices=("mfcc-npy", "mfcc-png"), help="also write MFCC per clip, with the model's feature spec")
+    p.add_argument("--force", action="store_true", help="replace an earlier export in OUT")
+    p.add_argument("--workers", type=int, help="parallel writers (default: one per core)")
+    model_options(p)
+
+    p = add("labels", cmd_labels, "move labels in and out: CSV or Label Studio JSON")
+    p.add_argument("action", choices=("export", "import"))
+    p.add_argument("file", metavar="FILE", help=".csv or .json (Label Studio)")
+    p.add_argument("--format", choices=("csv", "labelstudio"), help="default: from the file's suffix")
+    p.add_argument("--annotator", help="export: only this annotator's labels; import: who rows without one are from")
 
     p = add("train", cmd_train, "train a detector on a folder-per-class set and convert it to .tflite (needs voicestudio[train])")
     p.add_argument("data_dir", metavar="DATA_DIR", help="human/ and nonhuman/ folders, optionally inside train/ val/ test/")
@@ -350,7 +514,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="voice-detector")
 
-    p = add("clips", cmd_clips, "list the project's clips with their current labels")
+    p = add("clips", cmd_clips, "list clips with their current labels, or a review queue")
+    p.add_argument("--queue", default="all", metavar="QUEUE",
+                   help="all (default), unlabelled, uncertain, disagreements, mistakes, conflicts, or a confusion cell tp/fp/fn/tn")
+    model_options(p)
+    consensus_options(p)
+    p.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+    p.add_argument("--me", default=default_annotator(), help="whose unlabelled queue (default: you)")
     p.add_argument("--limit", type=int, default=None)
     return parser
 

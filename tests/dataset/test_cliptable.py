@@ -13,6 +13,7 @@ from voicestudio.dataset.cliptable import (
     queue_rows,
     sort_rows,
 )
+from voicestudio.dataset.consensus import Consensus
 from voicestudio.store import clips, labels, predictions
 from voicestudio.store.project import open_project
 
@@ -102,10 +103,35 @@ def test_disagreements_put_confident_mistakes_first_then_annotator_conflicts(pro
     label(project, ids[4], "nonhuman")  # unscored: never a model disagreement
     table = table_for(project)
     rows = queue_rows(table, QueueRequest("disagreements", threshold=0.5))
-    assert [ids[r] for r in rows] == [ids[1], ids[3], ids[5]]
+    # Mistakes by confidence (clip 5's latest label, bob's nonhuman, contradicts 0.80), then conflicts not yet listed.
+    assert [ids[r] for r in rows] == [ids[1], ids[5], ids[3]]
+    assert [ids[r] for r in queue_rows(table, QueueRequest("mistakes", threshold=0.5))] == [ids[1], ids[5], ids[3]]
+    assert [ids[r] for r in queue_rows(table, QueueRequest("conflicts", threshold=0.5))] == [ids[5]]
     assert table.disagreement(0.5)[1] == MODEL_DISAGREES
     # At threshold 0.05 the model calls 0.10 human: that mistake is gone.
     assert ids[1] not in [ids[r] for r in queue_rows(table, QueueRequest("disagreements", threshold=0.05))]
+
+
+def test_confusion_cells_list_their_clips_and_follow_the_consensus(project):
+    ids = project.ids
+    label(project, ids[0], "human")  # 0.95: true positive
+    label(project, ids[1], "nonhuman")  # 0.10: true negative
+    label(project, ids[2], "nonhuman")  # 0.58: false positive
+    label(project, ids[5], "nonhuman")  # 0.80: false positive, more confident
+    label(project, ids[3], "nonhuman", "bob")
+    label(project, ids[3], "nonhuman", "cy")
+    label(project, ids[3], "human")  # 0.46: the latest label makes it a false negative; the majority, a true negative
+    table = table_for(project)
+
+    def cell(name, **kw):
+        return [ids[r] for r in queue_rows(table, QueueRequest(name, threshold=0.5, **kw))]
+
+    assert cell("tp") == [ids[0]]
+    assert cell("fp") == [ids[5], ids[2]]
+    assert cell("fn") == [ids[3]]
+    assert cell("tn") == [ids[1]]
+    majority = Consensus("majority")
+    assert cell("fn", consensus=majority) == [] and cell("tn", consensus=majority) == [ids[3], ids[1]]
 
 
 def test_filter_and_sort(project):

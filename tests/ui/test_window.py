@@ -225,7 +225,7 @@ def test_geometry_and_settings_persist(qtbot, open_window, project_file, tmp_pat
     from voicestudio.settings import load_settings
 
     window = open_window(project_file)
-    window.resize(window.minimumSizeHint().width(), 470)  # within the offscreen screen (800x600)
+    window.resize(window.minimumSizeHint().width(), 560)  # within the offscreen screen (800x600)
     size = (window.width(), window.height())
     window.clip_list.set_queue_name("all")
     window.close()

@@ -9,11 +9,12 @@ here imports Qt.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import func, select
 
+from voicestudio.dataset.consensus import Consensus, consensus_codes
 from voicestudio.store.predictions import clip_scores
 from voicestudio.store.schema import AudioFile, Clip, LabelEvent
 
@@ -22,7 +23,9 @@ NO_LABEL, HUMAN, NONHUMAN, UNSURE = 0, 1, 2, 3
 CODES = {None: NO_LABEL, "human": HUMAN, "nonhuman": NONHUMAN, "unsure": UNSURE}
 VALUES = {code: value for value, code in CODES.items()}
 
-QUEUE_NAMES = ("unlabelled", "uncertain", "disagreements", "all")
+# Confusion-matrix cells of the model against the labels (positive = human).
+CELLS = ("tp", "fp", "fn", "tn")
+QUEUE_NAMES = ("unlabelled", "uncertain", "disagreements", "mistakes", "conflicts", "all", *CELLS)
 COLUMNS = ("name", "duration", "label", "annotators", "score", "disagreement")
 # Disagreement codes: the model vs the current label, annotators among themselves.
 AGREE, MODEL_DISAGREES, ANNOTATORS_DISAGREE = 0, 1, 2
@@ -67,6 +70,12 @@ class ClipTable:
     @property
     def durations(self) -> np.ndarray:
         return self.ends - self.starts
+
+    def snapshot(self) -> "ClipTable":
+        """A copy another thread can read while this one takes new labels and scores."""
+        return replace(self, label=self.label.copy(), mine=self.mine.copy(), n_annotators=self.n_annotators.copy(),
+                       score=self.score.copy(), votes={row: dict(v) for row, v in self.votes.items()},
+                       _row_of=self._row_of)
 
     # Updates ------------------------------------------------------------------
     def record(self, clip_id: int, annotator: str, event_id: int, value: str | None) -> int | None:
@@ -165,6 +174,24 @@ class QueueRequest:
     threshold: float = 0.5
     uncertain_margin: float = 0.15
     text: str = ""  # case-insensitive substring of the path
+    consensus: Consensus = Consensus()  # which label the model is judged against
+
+
+def cells(table: ClipTable, threshold: float, truth: np.ndarray) -> np.ndarray:
+    """Per row: the index in ``CELLS`` of its confusion cell, or -1 (unscored, or no human/nonhuman label)."""
+    result = np.full(len(table), -1, np.int8)
+    decided = ~np.isnan(table.score) & ((truth == HUMAN) | (truth == NONHUMAN))
+    said_human = np.zeros(len(table), bool)
+    said_human[decided] = table.score[decided] >= threshold
+    is_human = truth == HUMAN
+    for index, (label_human, model_human) in enumerate(((True, True), (False, True), (True, False), (False, False))):
+        result[decided & (is_human == label_human) & (said_human == model_human)] = index
+    return result
+
+
+def conflict_rows(table: ClipTable) -> np.ndarray:
+    """Rows whose annotators gave different labels (unsure aside), in path order."""
+    return np.array(sorted(row for row in table.votes if table._annotators_disagree(row)), np.int64)
 
 
 def queue_rows(table: ClipTable, request: QueueRequest) -> np.ndarray:
@@ -172,26 +199,38 @@ def queue_rows(table: ClipTable, request: QueueRequest) -> np.ndarray:
 
     unlabelled: clips this annotator has not labelled, in path order.
     uncertain: scored clips within ``uncertain_margin`` of the threshold, closest first.
-    disagreements: the model contradicts the label (most confident mistakes
-    first), then clips whose annotators disagree.
+    mistakes: the model contradicts the label (most confident mistakes first).
+    conflicts: clips whose annotators disagree.
+    disagreements: mistakes, then conflicts.
+    tp, fp, fn, tn: a cell of the confusion matrix; mistakes most confident
+    first, right answers closest to the threshold first.
     all: every clip, in path order.
     """
     if request.name not in QUEUE_NAMES:
         raise ValueError(f"unknown queue {request.name!r}: one of {', '.join(QUEUE_NAMES)}")
     everything = np.arange(len(table))
+    distance = np.abs(table.score - request.threshold)
     if request.name == "all":
         rows = everything
     elif request.name == "unlabelled":
         rows = everything[table.mine == NO_LABEL]
     elif request.name == "uncertain":
-        distance = np.abs(table.score - request.threshold)
         near = np.flatnonzero(distance <= request.uncertain_margin)  # NaN compares False: unscored left out
         rows = near[np.argsort(distance[near], kind="stable")]
+    elif request.name == "conflicts":
+        rows = conflict_rows(table)
     else:
-        kind = table.disagreement(request.threshold)
-        model = np.flatnonzero(kind == MODEL_DISAGREES)
-        confidence = np.abs(table.score[model] - request.threshold)
-        rows = np.concatenate([model[np.argsort(-confidence, kind="stable")], np.flatnonzero(kind == ANNOTATORS_DISAGREE)])
+        cell = cells(table, request.threshold, consensus_codes(table, request.consensus))
+        if request.name in CELLS:
+            rows = np.flatnonzero(cell == CELLS.index(request.name))
+            wrong = request.name in ("fp", "fn")
+        else:
+            rows = np.flatnonzero((cell == CELLS.index("fp")) | (cell == CELLS.index("fn")))
+            wrong = True
+        rows = rows[np.argsort(-distance[rows] if wrong else distance[rows], kind="stable")]
+        if request.name == "disagreements":
+            conflicts = conflict_rows(table)
+            rows = np.concatenate([rows, conflicts[~np.isin(conflicts, rows)]])
     if request.text:
         needle = request.text.lower()
         keep = np.fromiter((needle in table.paths[r].lower() for r in rows), bool, len(rows))

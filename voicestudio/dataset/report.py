@@ -1,51 +1,58 @@
-"""Read-only summaries of a project for ``stats`` and ``clips`` (plain dicts, JSON-ready)."""
+"""Read-only summaries of a project for ``stats`` and ``clips``."""
 
 from __future__ import annotations
 
-from voicestudio.store import clips as clip_store
-from voicestudio.store import labels as label_store
-from voicestudio.store import stats as stats_store
+from dataclasses import dataclass
+
+from voicestudio.dataset.audit import DEFAULT_GOALS, Audit, audit_table
+from voicestudio.dataset.cliptable import VALUES, ClipTable, QueueRequest, load_clip_table, queue_rows
+from voicestudio.dataset.consensus import Consensus
+from voicestudio.dataset.metrics import ThresholdGoal
 from voicestudio.store.project import Project
 
 
-def project_stats(project: Project, *, detector=None, threshold: float | None = None) -> dict:
-    with project.session() as session:
-        label_stats = stats_store.label_stats(session)
-        result = {
-            "clips": label_stats.clips_total,
-            "labelled": label_stats.clips_labelled,
-            "labels": dict(label_stats.by_label),
-            "annotators": {name: dict(counts) for name, counts in label_stats.by_annotator.items()},
-        }
+@dataclass(frozen=True)
+class ProjectAudit:
+    audit: Audit
+    table: ClipTable
+
+    def to_dict(self) -> dict:
+        return self.audit.to_dict(self.table)
+
+
+def project_audit(project: Project, *, detector=None, threshold: float | None = None,
+                  consensus: Consensus = Consensus(), goals: tuple[ThresholdGoal, ...] = DEFAULT_GOALS) -> ProjectAudit:
+    """The audit of the project's labels, and of ``detector``'s stored scores against them."""
+    model_id, extra, name = None, {}, None
     if detector is not None:
         from voicestudio.dataset.scoring import register
 
         model_id = register(project, detector)
         threshold = detector.card.threshold if threshold is None else threshold
-        with project.session() as session:
-            c = stats_store.confusion(session, model_id, threshold)
-        result["confusion"] = {
-            "model": detector.card.name,
-            "model_sha256": detector.sha256,
-            "threshold": threshold,
-            "positive": "human",
-            "tp": c.tp, "fp": c.fp, "tn": c.tn, "fn": c.fn,
-            "unscored": c.n_unscored,
-        }
-    return result
-
-
-def list_clips(project: Project, *, limit: int | None = None) -> list[dict]:
+        name, extra = detector.card.name, {"path": str(detector.path), "sha256": detector.sha256}
     with project.session() as session:
-        current = label_store.current_labels(session)
-        rows = []
-        for clip in clip_store.list_clips(session, limit=limit):
-            label = current.get(clip.id)
-            rows.append({
-                "id": clip.id,
-                "path": clip.path,
-                "start_s": clip.start_s,
-                "end_s": clip.end_s,
-                "label": label.value if label else None,
-            })
-    return rows
+        table = load_clip_table(session, model_id=model_id)
+    audit = audit_table(table, threshold=0.5 if threshold is None else threshold, consensus=consensus,
+                        goals=goals, model_name=name, extra=extra)
+    return ProjectAudit(audit, table)
+
+
+def list_clips(project: Project, *, queue: QueueRequest | None = None, detector=None, annotator: str = "",
+               limit: int | None = None) -> list[dict]:
+    """Clips in path order, or in the order of a review queue (scores from ``detector``)."""
+    model_id = None
+    if detector is not None:
+        from voicestudio.dataset.scoring import register
+
+        model_id = register(project, detector)
+    with project.session() as session:
+        table = load_clip_table(session, annotator=annotator, model_id=model_id)
+    rows = queue_rows(table, queue or QueueRequest("all"))[:limit]
+    return [{
+        "id": int(table.ids[r]),
+        "path": table.paths[r],
+        "start_s": float(table.starts[r]),
+        "end_s": float(table.ends[r]),
+        "label": VALUES[int(table.label[r])],
+        **({"score": None if table.score[r] != table.score[r] else round(float(table.score[r]), 6)} if model_id else {}),
+    } for r in rows]

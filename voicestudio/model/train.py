@@ -20,7 +20,6 @@ import csv
 import json
 import os
 import random
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,10 +35,12 @@ from voicestudio.audio.features import (
     window_images,
     window_starts,
 )
+from voicestudio.dataset.metrics import confusion_at, roc_auc
+from voicestudio.dataset.splits import SPLIT_NAMES as SPLITS
+from voicestudio.dataset.splits import assign_splits as split_items
 from voicestudio.errors import AudioError, MissingExtraError, VoiceStudioError
 
 CLASSES = ("nonhuman", "human")  # output order: index 1 is the positive class
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -120,34 +121,12 @@ def _manifest_groups(root: Path) -> dict[Path, str]:
 
 
 def assign_splits(files: list[LabelledFile], config: TrainConfig) -> list[LabelledFile]:
-    """Grouped, per-class split: each source group lands wholly in one split.
-
-    Groups are taken in an order fixed by a hash of their name and the seed,
-    each going to the split furthest below its share of the class's files, so
-    splits stay near their target sizes even when groups differ a lot in size.
-    """
+    """Stratified split grouped by source (``voicestudio.dataset.splits``); a set already split is kept."""
     if all(f.split for f in files):
         return files
-    targets = {"test": config.test_fraction, "val": config.val_fraction}
-    targets["train"] = 1.0 - targets["test"] - targets["val"]
-    out = []
-    for label in CLASSES:
-        members = [f for f in files if f.label == label]
-        sizes: dict[str, int] = {}
-        for f in members:
-            sizes[f.group] = sizes.get(f.group, 0) + 1
-        groups = sorted(sizes, key=lambda g: zlib.crc32(f"{config.seed}:{g}".encode()))
-        filled = {s: 0 for s in SPLITS}
-        split_of = {}
-        for i, group in enumerate(groups):
-            if len(groups) >= 3 and i < 2:  # validation and test get at least one group each
-                split = ("val", "test")[i]
-            else:
-                split = max(SPLITS, key=lambda s: targets[s] * len(members) - filled[s])
-            split_of[group] = split
-            filled[split] += sizes[group]
-        out.extend(LabelledFile(f.path, f.label, f.group, split_of[f.group]) for f in members)
-    return out
+    fractions = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction, config.test_fraction)
+    splits = split_items([f.label for f in files], [f.group for f in files], fractions, config.seed)
+    return [LabelledFile(f.path, f.label, f.group, split) for f, split in zip(files, splits)]
 
 
 # Features ---------------------------------------------------------------------------
@@ -286,39 +265,15 @@ def dumps(data) -> str:
 
 # Metrics -----------------------------------------------------------------------------
 
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve by the rank statistic (ties count half)."""
-    labels = np.asarray(labels).astype(bool)
-    pos, neg = labels.sum(), (~labels).sum()
-    if pos == 0 or neg == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = np.asarray(scores)[order]
-    # average ranks over ties
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate(([0], boundaries))
-    ends = np.concatenate((boundaries, [len(scores)]))
-    for s, e in zip(starts, ends):
-        ranks[order[s:e]] = (s + e + 1) / 2
-    return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
-
-
 def binary_report(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
-    labels = np.asarray(labels).astype(bool)
-    predicted = np.asarray(scores) >= threshold
-    tp = int((predicted & labels).sum())
-    fn = int((~predicted & labels).sum())
-    fp = int((predicted & ~labels).sum())
-    tn = int((~predicted & ~labels).sum())
-    tpr = tp / max(tp + fn, 1)
-    tnr = tn / max(tn + fp, 1)
+    c = confusion_at(labels, scores, threshold)
+    auc = roc_auc(labels, scores)
     return {
-        "n": int(len(labels)),
-        "roc_auc": round(roc_auc(labels, scores), 4),
-        "balanced_accuracy": round((tpr + tnr) / 2, 4),
+        "n": c.n,
+        "roc_auc": float("nan") if auc is None else round(auc, 4),
+        "balanced_accuracy": round(c.balanced_accuracy or 0.0, 4),
         "threshold": threshold,
-        "confusion": {"tp": tp, "fn": fn, "fp": fp, "tn": tn},
+        "confusion": {"tp": c.tp, "fn": c.fn, "fp": c.fp, "tn": c.tn},
     }
 
 

@@ -30,7 +30,10 @@ LABEL_TEXT = {"human": "human", "nonhuman": "non-human", "unsure": "unsure", Non
 LABEL_COLOURS = {"human": QColor(46, 160, 67), "nonhuman": QColor(207, 34, 46), "unsure": QColor(191, 135, 0)}
 DISAGREEMENT_TEXT = {MODEL_DISAGREES: "model", ANNOTATORS_DISAGREE: "annotators"}
 QUEUE_TEXT = {"unlabelled": "Unlabelled (mine)", "uncertain": "Uncertain (near threshold)",
-              "disagreements": "Disagreements", "all": "All clips"}
+              "disagreements": "Disagreements (model or annotators)", "mistakes": "Model mistakes (confident first)",
+              "conflicts": "Annotators disagree", "all": "All clips",
+              "tp": "Human, model said human", "fp": "Non-human, model said human",
+              "fn": "Human, model said non-human", "tn": "Non-human, model said non-human"}
 
 
 _ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,

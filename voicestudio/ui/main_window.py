@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
@@ -31,16 +31,20 @@ from PySide6.QtWidgets import (
 from voicestudio.audio.display import MAX_DETAIL_S, load_detail, stream_envelope
 from voicestudio.audio.features import FeatureSpec, load_fast_fft
 from voicestudio.dataset import workspace
+from voicestudio.dataset.audit import audit_table, write_threshold
 from voicestudio.dataset.clipview import LoadedClip, label_records, load_clip, predict_and_store
 from voicestudio.dataset.cliptable import QueueRequest
+from voicestudio.dataset.export import export_dataset
 from voicestudio.dataset.importer import import_paths
 from voicestudio.dataset.labels import label_clip, undo_last
 from voicestudio.dataset.scoring import score_project
 from voicestudio.progress import Progress
 from voicestudio.settings import Settings, default_annotator, save_settings
 from voicestudio.store.project import PROJECT_SUFFIX
+from voicestudio.ui.audit_panel import AuditPanel, scrolling
 from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
+from voicestudio.ui.export_dialog import ExportDialog
 from voicestudio.ui.job_bar import JobBar
 from voicestudio.ui.label_panel import LabelPanel, SessionProgress
 from voicestudio.ui.playback import Player
@@ -51,6 +55,7 @@ log = logging.getLogger(__name__)
 
 CACHE_SIZE = 8  # opened clips kept for going back and forth
 QUEUE_SETTLE_MS = 150  # threshold edits settle this long before queues are recomputed
+AUDIT_SETTLE_MS = 400  # labels, scores and threshold settle this long before the audit is recomputed
 LONG_CLIP_JOB = "Preparing the long recording"
 
 
@@ -58,6 +63,8 @@ class MainWindow(QMainWindow):
     clip_shown = Signal(int)  # clip id, once its views are drawn (tests and benchmarks wait on it)
     project_opened = Signal(str)
     label_written = Signal(dict)  # the event, once it is in the database
+    audit_shown = Signal(object)  # the Audit, once the panel shows it
+    export_finished = Signal(object)  # the ExportResult
 
     def __init__(self, settings: Settings, *, settings_file: Path | None = None):
         super().__init__()
@@ -76,6 +83,7 @@ class MainWindow(QMainWindow):
         self.session_progress = SessionProgress()
         self._closing = False
         self.last_error: str | None = None
+        self.audit_generation = 0
 
         self.setWindowTitle("VoiceStudio")
         self.setAcceptDrops(True)
@@ -85,6 +93,8 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._queue_timer = QTimer(self, singleShot=True, interval=QUEUE_SETTLE_MS)
         self._queue_timer.timeout.connect(self._recompute_queue)
+        self._audit_timer = QTimer(self, singleShot=True, interval=AUDIT_SETTLE_MS)
+        self._audit_timer.timeout.connect(self.refresh_audit)
         self.views.show_message("Opening the project…")
 
     # Building ------------------------------------------------------------------
@@ -121,6 +131,15 @@ class MainWindow(QMainWindow):
 
         self.label_panel = LabelPanel(self.actions_by_name)
         self.label_dock = self._dock("Label", self.label_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.audit_panel = AuditPanel()
+        self.audit_dock = self._dock("Audit", scrolling(self.audit_panel), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.label_dock, self.audit_dock)
+        self.label_dock.raise_()
+        self.audit_dock.visibilityChanged.connect(self._audit_visibility)
+        self.audit_panel.cell_clicked.connect(self.show_cell)
+        self.audit_panel.settings_changed.connect(self._audit_settings_changed)
+        self.audit_panel.threshold_chosen.connect(self._threshold_chosen)
+        self.audit_panel.write_card_requested.connect(self.write_threshold_to_card)
 
         toolbar = QToolBar("Model")
         toolbar.setObjectName("modelToolbar")
@@ -172,6 +191,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._menu_action(file_menu, "&Import files…", self.choose_import_files, "Ctrl+I")
         self._menu_action(file_menu, "Import a &folder…", self.choose_import_folder)
+        self._menu_action(file_menu, "Import &labels (CSV, Label Studio)…", self.choose_import_labels)
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "&Export the labelled set…", self.choose_export, "Ctrl+E")
+        self._menu_action(file_menu, "Export la&bels (CSV, Label Studio)…", self.choose_export_labels)
         file_menu.addSeparator()
         self._menu_action(file_menu, "Open &model (.tflite)…", self.choose_model, "Ctrl+M")
         self._menu_action(file_menu, "Use the &built-in model", lambda: self.switch_model(""))
@@ -196,6 +219,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.list_dock.toggleViewAction())
         view_menu.addAction(self.label_dock.toggleViewAction())
+        view_menu.addAction(self.audit_dock.toggleViewAction())
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["show_shortcuts"])
 
@@ -270,10 +294,11 @@ class MainWindow(QMainWindow):
             self.views.show_message("This project has no clips yet.\nDrop audio files or folders here, "
                                     "or use File ▸ Import.")
         else:
-            self.clip_list.select_row(0)
+            self._select_first()
         self._show_session()
         if np.isnan(ws.table.score).any():
             self.score_rest()  # the queues that use scores need every clip scored
+        self.schedule_audit()
         self.project_opened.emit(ws.target)
         load_fast_fft()  # the window computes spectrograms: pay scipy.fft's import once, now
 
@@ -365,6 +390,7 @@ class MainWindow(QMainWindow):
                 return
             ws.table.set_scores(scores)
             self.clip_list.model.refresh_scores()
+            self.schedule_audit()
             failed = f", {len(report.failures)} could not be read" if report.failures else ""
             if report.scored or report.failures:
                 self.statusBar().showMessage(f"Scored {report.scored} clips{failed}", 10000)
@@ -380,10 +406,11 @@ class MainWindow(QMainWindow):
         if self.loaded is not None:
             self.label_panel.show_verdict(self.loaded.prediction, self.threshold)
         self._queue_timer.start()  # the queue and its disagreement column follow once the value settles
+        self.schedule_audit()
 
     def _queue_request(self) -> QueueRequest:
         return QueueRequest(self.clip_list.queue_name, self.threshold, self.settings.uncertain_margin,
-                            self.clip_list.filter.text().strip())
+                            self.clip_list.filter.text().strip(), self.audit_panel.consensus())
 
     def _recompute_queue(self) -> None:
         self.settings.queue = self.clip_list.queue_name
@@ -392,11 +419,73 @@ class MainWindow(QMainWindow):
         if model.table is None or request == model.request:
             return
         model.set_request(request)
-        if self.current_clip_id is not None and not self.clip_list.select_clip(self.current_clip_id):
-            self.clip_list.select_row(0)
+        if self.current_clip_id is None or not self.clip_list.select_clip(self.current_clip_id):
+            self._select_first()
         self._show_session()
 
+    # Audit -----------------------------------------------------------------------------
+    def schedule_audit(self) -> None:
+        """Labels, scores or the threshold changed: audit again once they settle (if the panel is seen)."""
+        if self.audit_dock.isVisible():
+            self._audit_timer.start()
+
+    def _audit_visibility(self, visible: bool) -> None:
+        if visible:
+            self._audit_timer.start()
+
+    def _audit_settings_changed(self) -> None:
+        self._queue_timer.start()  # the cell and mistake queues follow the consensus rule
+        self._audit_timer.start()
+
+    def refresh_audit(self) -> None:
+        """Audit a snapshot of the clip table on a worker; a newer request drops older results."""
+        ws = self.ws
+        if ws is None:
+            return
+        self.audit_generation += 1
+        generation = self.audit_generation
+        detector = ws.model.detector
+
+        def done(audit):
+            if generation == self.audit_generation and self.ws is ws:
+                self.audit_panel.show_audit(audit)
+                self.audit_shown.emit(audit)
+
+        self.tasks.submit(audit_table, ws.table.snapshot(), threshold=self.threshold,
+                          consensus=self.audit_panel.consensus(), goals=(self.audit_panel.goal(),),
+                          model_name=detector.card.name if detector is not None else None, on_done=done)
+
+    def show_cell(self, cell: str) -> None:
+        """A confusion-matrix cell was clicked: list its clips."""
+        self.clip_list.set_queue_name(cell)
+        self._recompute_queue()
+
+    def _threshold_chosen(self, value: float) -> None:
+        self.threshold_box.setValue(round(value, 3))
+
+    def write_threshold_to_card(self, pick) -> None:
+        ws = self.ws
+        if ws is None or ws.model.detector is None:
+            return
+        path = str(ws.model.detector.path)
+
+        def written(card_path):
+            self.statusBar().showMessage(f"Threshold {pick.threshold:g} written to {card_path}", 15000)
+            self.switch_model(path)  # reload: the card's threshold becomes the window's
+
+        self.tasks.submit(write_threshold, ws.model.detector, pick, consensus=self.audit_panel.consensus(),
+                          source=ws.project.label, on_done=written)
+
     # Showing a clip --------------------------------------------------------------------
+    def _select_first(self) -> None:
+        """The queue's first clip, or a word on why there is none."""
+        if self.clip_list.model.rowCount():
+            self.clip_list.select_row(0)
+        elif self.ws is not None and len(self.ws.table):
+            self.current_clip_id = self.loaded = None
+            self.views.show_message(f"No clips in the queue “{self.clip_list.queue.currentText()}”.\n"
+                                    "Choose another queue above the clip list.")
+
     def show_clip(self, clip_id: int, force: bool = False) -> None:
         if self.ws is None or (clip_id == self.current_clip_id and not force):
             return
@@ -593,6 +682,7 @@ class MainWindow(QMainWindow):
         if advance:
             self.session_progress.labelled += 1
         self._show_session()
+        self.schedule_audit()
         self.label_written.emit(event)
         if advance and self.auto_advance.isChecked():
             self.next_clip()
@@ -708,20 +798,99 @@ class MainWindow(QMainWindow):
             report, table = result
             if self.ws is not ws:
                 return
-            ws.table = table
-            self.clip_list.model.set_table(table, self._queue_request())
-            if self.current_clip_id is None or not self.clip_list.select_clip(self.current_clip_id):
-                self.current_clip_id = None
-                self.clip_list.select_row(0)
+            self._replace_table(table)
             failed = f", {len(report.failures)} failed (see the log)" if report.failures else ""
             for problem in report.failures:
                 log.warning("import: %s: %s", problem.path, problem.reason)
             cancelled = " (cancelled)" if report.cancelled else ""
             self.statusBar().showMessage(f"Imported {report.clips_added} new clips{failed}{cancelled}", 15000)
-            self._show_session()
             self.score_rest()
 
         self.tasks.start_job("Importing", importing, on_done=imported)
+
+    def choose_import_labels(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", str(Path.home()),
+                                              "Labels (*.csv *.json);;CSV (*.csv);;Label Studio JSON (*.json)")
+        if path:
+            self.import_label_file(path)
+
+    def import_label_file(self, path: str) -> None:
+        """Labels from a CSV or a Label Studio export, in one transaction; the list follows."""
+        ws = self.ws
+        if ws is None or self._ensure_annotator() is None:
+            return
+
+        def importing(progress, cancel):
+            from voicestudio.dataset.interchange import import_labels
+
+            report = import_labels(ws.project, path, default_annotator=self.settings.annotator)
+            return report, workspace.reload_table(ws.project, self.settings.annotator, ws.model.model_id)
+
+        def imported(result):
+            report, table = result
+            if self.ws is not ws:
+                return
+            self._replace_table(table)
+            for problem in report.failures:
+                log.warning("label import: %s: %s", path, problem)
+            failed = f", {len(report.failures)} rows failed (see the log)" if report.failures else ""
+            self.statusBar().showMessage(f"Imported {report.labelled} labels ({report.unchanged} unchanged){failed}", 15000)
+
+        self.tasks.start_job(f"Importing labels from {Path(path).name}", importing, on_done=imported)
+
+    def _replace_table(self, table) -> None:
+        self.ws.table = table
+        self.clip_list.model.set_table(table, self._queue_request())
+        if self.current_clip_id is None or not self.clip_list.select_clip(self.current_clip_id):
+            self.current_clip_id = None
+            self._select_first()
+        self._show_session()
+        self.schedule_audit()
+
+    def choose_export_labels(self) -> None:
+        if self.ws is None:
+            return
+        path, chosen = QFileDialog.getSaveFileName(self, "Export labels", str(Path.home() / "labels.csv"),
+                                                   "CSV (*.csv);;Label Studio JSON (*.json)")
+        if path:
+            if not path.lower().endswith((".csv", ".json")):
+                path += ".json" if "json" in chosen.lower() else ".csv"
+            self.export_label_file(path)
+
+    def export_label_file(self, path: str) -> None:
+        from voicestudio.dataset.interchange import export_labels
+
+        def done(result):
+            self.statusBar().showMessage(f"Wrote {result.labels} labels of {result.clips} clips to {result.path}", 15000)
+
+        self.tasks.submit(export_labels, self.ws.project, path, on_done=done)
+
+    def choose_export(self) -> None:
+        if self.ws is None:
+            return
+        annotators = sorted({who for votes in self.ws.table.votes.values() for who in votes})
+        dialog = ExportDialog(self.ws.project.label, annotators, self.audit_panel.consensus(), self)
+        if dialog.exec():
+            self.export(dialog.target(), dialog.options())
+
+    def export(self, out, options) -> None:
+        """Export the labelled set as a job: progress in the status bar, Cancel leaves nothing behind."""
+        ws = self.ws
+
+        def exporting(progress, cancel):
+            return export_dataset(ws.project, out, options, detector=ws.model.detector, progress=progress, cancel=cancel)
+
+        def exported(result):
+            if result.cancelled:
+                self.statusBar().showMessage("Export cancelled: nothing was written", 10000)
+            else:
+                for failure in result.failures:
+                    log.warning("export: %s (clip %s): %s", failure.source, failure.clip_id, failure.reason)
+                failed = f"; {len(result.failures)} clips failed (see the log)" if result.failures else ""
+                self.statusBar().showMessage(f"Exported {len(result.written)} clips to {result.out}{failed}", 20000)
+            self.export_finished.emit(result)
+
+        self.tasks.start_job(f"Exporting to {Path(out).name}", exporting, on_done=exported)
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -736,6 +905,8 @@ class MainWindow(QMainWindow):
     # Closing -------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self._closing = True
+        self._audit_timer.stop()
+        self._queue_timer.stop()
         self.player.stop()
         state = QSettings()
         state.setValue("window/geometry", self.saveGeometry())

@@ -57,8 +57,13 @@ class Tasks(QObject):
         self.jobs: list[Job] = []
         self.finished.connect(self._deliver)
 
-    def submit(self, fn, *args, lane: str = "view", on_done=None, on_error=None, **kwargs) -> Future:
-        """Run ``fn(*args, **kwargs)`` on a lane; ``on_done(result)`` or ``on_error(exc)`` on the main thread."""
+    def submit(self, fn, *args, lane: str = "view", on_done=None, on_error=None, **kwargs) -> Future | None:
+        """Run ``fn(*args, **kwargs)`` on a lane; ``on_done(result)`` or ``on_error(exc)`` on the main thread.
+
+        After ``shutdown`` nothing runs (a timer may still fire while the window closes): returns None.
+        """
+        if self._closed:
+            return None
         future = self._pools[lane].submit(fn, *args, **kwargs)
         future.add_done_callback(lambda f: self._emit(f, on_done, on_error))
         return future

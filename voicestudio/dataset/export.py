@@ -1,0 +1,499 @@
+"""Export the labelled set for retraining: audio per clip, splits, manifest and dataset card.
+
+``export_dataset(project, options)`` decides which clips go out and with which
+label (``Consensus``), splits them (stratified by label, grouped by source:
+``splits``), cuts every clip into its own mono file (resampled with ``rate``),
+optionally computes MFCC features with the model's ``FeatureSpec``, and writes
+``manifest.csv`` and a ``README.md`` dataset card.
+
+Layouts (``OUT`` is the target folder):
+
+- ``folders``: ``OUT/train/human/x.wav`` — what ``voicestudio train`` and
+  Keras' ``audio_dataset_from_directory(OUT/"train")`` read;
+- ``csv``: ``OUT/audio/x.wav`` with the split in ``manifest.csv``;
+- ``hf``: Hugging Face ``audiofolder``: ``OUT/train/x.wav`` with
+  ``OUT/train/metadata.csv`` (``file_name``, ``label``...); ``val`` is named
+  ``validation`` there.
+
+Everything is written into a hidden temporary folder beside ``OUT`` and moved
+into place only when complete, so ``OUT`` holds a whole export or none. The
+same project, options and seed give byte-identical output (no timestamps).
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import hashlib
+import io
+import json
+import os
+import shlex
+import shutil
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from sqlalchemy import select
+
+from voicestudio import __version__
+from voicestudio.audio.decode import MAX_RATE, load_audio
+from voicestudio.audio.features import FeatureSpec, mfcc
+from voicestudio.audio.resample import resample
+from voicestudio.dataset.audit import agreement
+from voicestudio.dataset.cliptable import ClipTable, load_clip_table
+from voicestudio.dataset.consensus import Consensus
+from voicestudio.dataset.png import gray_png, scaled_to_bytes
+from voicestudio.dataset.safenames import safe_stem, unique_names
+from voicestudio.dataset.splits import SPLIT_NAMES, assign_splits, check_fractions
+from voicestudio.errors import AudioError, VoiceStudioError
+from voicestudio.progress import CancelToken, ProgressCallback, report
+from voicestudio.store.schema import AudioFile, Clip
+
+LAYOUTS = ("folders", "csv", "hf")
+AUDIO_FORMATS = ("wav", "flac")
+FEATURE_KINDS = ("mfcc-npy", "mfcc-png")
+GROUP_BY = ("source", "folder", "none")
+HF_SPLIT_DIRS = {"train": "train", "val": "validation", "test": "test"}
+MANIFEST_COLUMNS = ("path", "label", "split", "source_file", "start_s", "end_s", "duration_s", "sample_rate",
+                    "sha256", "source_sha256", "source_group", "annotators", "model_score", "clip_id", "features")
+MAX_EXPORT_RATE = 48000
+CARD_MARK = "<!-- written by VoiceStudio export -->"  # how --force recognises an export it may replace
+_WHOLE_FILE_TOLERANCE_S = 1e-3
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    layout: str = "folders"
+    consensus: Consensus = Consensus()
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    group_by: str = "source"
+    seed: int = 0
+    rate: int | None = None  # None: each file's own rate, at most 32 kHz
+    audio_format: str = "wav"
+    features: str | None = None
+    force: bool = False
+    workers: int | None = None  # None: one per core
+
+    def __post_init__(self):
+        object.__setattr__(self, "fractions", check_fractions(self.fractions))
+        for name, allowed in (("layout", LAYOUTS), ("audio_format", AUDIO_FORMATS), ("group_by", GROUP_BY)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        if self.features is not None and self.features not in FEATURE_KINDS:
+            raise ValueError(f"features must be one of {', '.join(FEATURE_KINDS)}, not {self.features!r}")
+        if self.rate is not None and not 1000 <= self.rate <= MAX_EXPORT_RATE:
+            raise ValueError(f"rate must be within 1000..{MAX_EXPORT_RATE} Hz, not {self.rate}")
+
+    def command(self, db: str) -> str:
+        """The CLI command that makes this export (``OUT`` stands for the target folder)."""
+        args = ["voicestudio", "--db", db, "export", "OUT", "--format", self.layout,
+                "--consensus", self.consensus.rule]
+        if self.consensus.annotator:
+            args += ["--annotator", self.consensus.annotator]
+        if self.consensus.include_unsure:
+            args.append("--include-unsure")
+        args += ["--split", ",".join(f"{f:g}" for f in self.fractions), "--group-by", self.group_by,
+                 "--seed", str(self.seed)]
+        if self.rate:
+            args += ["--rate", str(self.rate)]
+        if self.audio_format != "wav":
+            args += ["--audio-format", self.audio_format]
+        if self.features:
+            args += ["--features", self.features]
+        return shlex.join(args)
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """One clip to write, with where it goes."""
+
+    clip_id: int
+    source: str
+    source_sha256: str
+    start_s: float
+    end_s: float
+    whole_file: bool
+    label: str
+    group: str
+    annotators: str  # "ann:human;bob:human"
+    score: float | None
+    split: str = ""
+    name: str = ""  # unique file stem
+
+
+@dataclass(frozen=True)
+class WrittenClip:
+    item: ExportItem
+    path: str  # relative to OUT, with / separators
+    sample_rate: int
+    duration_s: float
+    sha256: str
+    features: str = ""
+
+
+@dataclass(frozen=True)
+class ExportFailure:
+    clip_id: int
+    source: str
+    reason: str
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    written: list[WrittenClip] = field(default_factory=list)
+    failures: list[ExportFailure] = field(default_factory=list)
+    left_out: dict[str, int] = field(default_factory=dict)  # unlabelled, unsure, no consensus
+    elapsed_s: float = 0.0
+    cancelled: bool = False
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """split -> label -> clips written."""
+        result: dict[str, Counter] = {}
+        for w in self.written:
+            result.setdefault(w.item.split, Counter())[w.item.label] += 1
+        return {s: dict(sorted(result[s].items())) for s in SPLIT_NAMES if s in result}
+
+    def to_dict(self) -> dict:
+        return {"out": str(self.out), "clips": len(self.written), "counts": self.counts(),
+                "left_out": dict(self.left_out), "cancelled": self.cancelled, "elapsed_s": round(self.elapsed_s, 3),
+                "failures": [{"clip_id": f.clip_id, "path": f.source, "reason": f.reason} for f in self.failures]}
+
+
+# Choosing the clips --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportPlan:
+    items: list[ExportItem]
+    left_out: dict[str, int]
+    table: ClipTable
+
+
+def plan_export(project, options: ExportOptions, *, model_id: int | None = None) -> ExportPlan:
+    """The clips that go out, with label, split and unique name; nothing is written."""
+    with project.session() as session:
+        table = load_clip_table(session, model_id=model_id)
+        files = {clip_id: (path, sha, group, duration) for clip_id, path, sha, group, duration in session.execute(
+            select(Clip.id, AudioFile.path, AudioFile.sha256, AudioFile.source_group, AudioFile.duration_s)
+            .join(AudioFile, Clip.file_id == AudioFile.id))}
+    consensus = options.consensus
+    left_out = Counter()
+    items = []
+    for row in range(len(table)):
+        votes = table.votes.get(row, {})
+        considered = {who: v for who, v in votes.items() if consensus.annotator in (None, who)}
+        label = consensus.resolve(votes)
+        if label is None:
+            if not considered:
+                left_out["unlabelled"] += 1
+            elif replace(consensus, include_unsure=True).resolve(votes) == "unsure":
+                left_out["unsure"] += 1
+            else:
+                left_out["no consensus"] += 1
+            continue
+        clip_id = int(table.ids[row])
+        path, sha, folder, duration = files[clip_id]
+        start, end = float(table.starts[row]), float(table.ends[row])
+        group = {"source": path, "folder": folder or os.path.dirname(path), "none": f"clip {clip_id}"}[options.group_by]
+        score = None if np.isnan(table.score[row]) else float(table.score[row])
+        items.append(ExportItem(
+            clip_id, path, sha, start, end, start == 0 and end >= duration - _WHOLE_FILE_TOLERANCE_S, label, group,
+            ";".join(f"{who}:{value}" for who, (_, value) in sorted(considered.items())), score,
+        ))
+    splits = assign_splits([i.label for i in items], [i.group for i in items], options.fractions, options.seed)
+    stems = [safe_stem(Path(i.source).stem) + ("" if i.whole_file else f"_{i.start_s:.2f}-{i.end_s:.2f}s")
+             for i in items]
+    names = unique_names(stems)
+    items = [replace(i, split=s, name=n) for i, s, n in zip(items, splits, names)]
+    return ExportPlan(items, dict(left_out), table)
+
+
+# Writing ---------------------------------------------------------------------------------
+
+def _relative_dir(item: ExportItem, layout: str) -> str:
+    if layout == "folders":
+        return f"{item.split}/{item.label}"
+    if layout == "hf":
+        return HF_SPLIT_DIRS[item.split]
+    return "audio"
+
+
+def _write_audio(path: Path, samples: np.ndarray, rate: int, audio_format: str) -> str:
+    """Write the file (by path: libsndfile's own I/O runs without the GIL) and return its SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        sf.write(str(path), np.clip(samples, -1.0, 1.0), rate, format=audio_format.upper(), subtype="PCM_16")
+    except sf.SoundFileError as exc:  # libsndfile says "System error." for a full disk
+        raise OSError(errno.EIO, f"could not write audio: {exc} (is the disk full?)", str(path)) from None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _export_one(item: ExportItem, root: Path, options: ExportOptions, spec: FeatureSpec) -> WrittenClip:
+    max_rate = max(MAX_RATE, options.rate or 0)
+    audio = load_audio(item.source, start_s=item.start_s, end_s=item.end_s, sample_rate=options.rate, max_rate=max_rate)
+    relative = f"{_relative_dir(item, options.layout)}/{item.name}.{options.audio_format}"
+    digest = _write_audio(root / relative, audio.samples, audio.sample_rate, options.audio_format)
+    feature_path = ""
+    if options.features:
+        samples = audio.samples if audio.sample_rate == spec.sample_rate else resample(audio.samples, audio.sample_rate, spec.sample_rate)
+        coefficients = mfcc(samples, spec) if len(samples) >= spec.frame_length else np.zeros((0, spec.n_coeffs), np.float32)
+        folder = "features/" + ("audio" if options.layout == "csv" else f"{item.split}/{item.label}")
+        if options.features == "mfcc-npy":
+            feature_path = f"{folder}/{item.name}.npy"
+            buffer = io.BytesIO()
+            np.save(buffer, coefficients.astype(np.float32))
+            _write_file(root / feature_path, buffer.getvalue())
+        elif len(coefficients):
+            feature_path = f"{folder}/{item.name}.png"  # rows: coefficients (c0 on top), columns: frames
+            _write_file(root / feature_path, gray_png(scaled_to_bytes(coefficients.T)))
+    return WrittenClip(item, relative, audio.sample_rate, len(audio.samples) / audio.sample_rate, digest, feature_path)
+
+
+def _write_manifest(root: Path, written: list[WrittenClip]) -> None:
+    with open(root / "manifest.csv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(MANIFEST_COLUMNS)
+        for w in written:
+            i = w.item
+            out.writerow([w.path, i.label, i.split, i.source, f"{i.start_s:.6f}", f"{i.end_s:.6f}",
+                          f"{w.duration_s:.6f}", w.sample_rate, w.sha256, i.source_sha256, i.group, i.annotators,
+                          "" if i.score is None else f"{i.score:.6f}", i.clip_id, w.features])
+
+
+def _write_hf_metadata(root: Path, written: list[WrittenClip]) -> None:
+    for split, folder in HF_SPLIT_DIRS.items():
+        rows = [w for w in written if w.item.split == split]
+        if not rows:
+            continue
+        with open(root / folder / "metadata.csv", "w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f, lineterminator="\n")
+            out.writerow(("file_name", "label", "source_file", "start_s", "end_s", "source_group", "clip_id"))
+            for w in rows:
+                out.writerow((w.path.split("/", 1)[1], w.item.label, w.item.source, f"{w.item.start_s:.6f}",
+                              f"{w.item.end_s:.6f}", w.item.group, w.item.clip_id))
+
+
+# The target folder -------------------------------------------------------------------------
+
+def _is_previous_export(folder: Path) -> bool:
+    card = folder / "README.md"
+    try:
+        return (folder / "manifest.csv").is_file() and CARD_MARK in card.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse a target that is a file, or a non-empty folder (unless ``force`` and it is an earlier export)."""
+    if out.exists() and not out.is_dir():
+        raise VoiceStudioError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise VoiceStudioError(f"{out}: folder is not empty (use --force to replace an earlier export)")
+        if not _is_previous_export(out):
+            raise VoiceStudioError(f"{out}: not empty and not a VoiceStudio export; refusing to replace it even with --force")
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / "export")
+    try:
+        os.replace(staging, out)
+    except OSError:
+        if old is not None:
+            os.replace(old / "export", out)  # put the earlier export back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _disk_error(exc: OSError, out: Path) -> VoiceStudioError:
+    reason = exc.strerror or str(exc)
+    return VoiceStudioError(f"{out}: export failed ({reason}); nothing was changed there")
+
+
+# The whole export ------------------------------------------------------------------------------
+
+def export_dataset(
+    project,
+    out,
+    options: ExportOptions = ExportOptions(),
+    *,
+    detector=None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
+    """Export the project's labelled clips into the folder ``out`` (see the module docstring).
+
+    ``detector`` gives the ``model_score`` column (its stored predictions) and
+    the feature spec for ``features``. A clip whose audio fails is reported in
+    ``failures`` and left out; the rest is exported.
+    """
+    started = time.perf_counter()
+    out = Path(out).expanduser().absolute()
+    check_target(out, options.force)
+    model_id = None
+    spec = FeatureSpec()
+    if detector is not None:
+        from voicestudio.dataset.scoring import register
+
+        model_id, spec = register(project, detector), detector.card.feature_spec
+    plan = plan_export(project, options, model_id=model_id)
+    result = ExportResult(out, left_out=plan.left_out)
+    if not plan.items:
+        raise VoiceStudioError(f"nothing to export: no clip has a label (counted: {options.consensus.describe()})")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise _disk_error(exc, out) from None
+    try:
+        written = _write_all(plan.items, staging, options, spec, result, progress, cancel)
+        if result.cancelled:
+            return result
+        result.written = sorted(written, key=lambda w: w.path)
+        _write_manifest(staging, result.written)
+        if options.layout == "hf":
+            _write_hf_metadata(staging, result.written)
+        (staging / "README.md").write_text(
+            dataset_card(result, options, plan, project_label=str(project.label),
+                         model=None if detector is None else f"{detector.card.name} ({detector.sha256[:12]})",
+                         spec=spec), encoding="utf-8")
+        _move_into_place(staging, out)
+    except OSError as exc:
+        raise _disk_error(exc, out) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when moved into place
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _write_all(items, staging, options, spec, result, progress, cancel) -> list[WrittenClip]:
+    """Clips written by a pool (decoding, resampling and encoding release the GIL)."""
+    workers = options.workers or os.cpu_count() or 1
+    written: list[WrittenClip] = []
+    pending = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export") as pool:
+        running = {}
+        done = 0
+        while True:
+            while len(running) < 4 * workers and not (cancel is not None and cancel.is_set()):
+                item = next(pending, None)
+                if item is None:
+                    break
+                running[pool.submit(_export_one, item, staging, options, spec)] = item
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                item = running.pop(future)
+                try:
+                    written.append(future.result())
+                except AudioError as exc:  # the clip's source: report it and go on
+                    result.failures.append(ExportFailure(item.clip_id, item.source, exc.reason))
+                # An OSError is the target's (sources fail as AudioError): it propagates and stops the export.
+                done += 1
+                report(progress, done, len(items), item.name)
+    result.cancelled = cancel is not None and cancel.is_set() and done < len(items)
+    return written
+
+
+# The dataset card ----------------------------------------------------------------------------
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def dataset_card(result: ExportResult, options: ExportOptions, plan: ExportPlan, *, project_label: str,
+                 model: str | None, spec: FeatureSpec) -> str:
+    """README.md for the export: what is in it, how it was made, how to load it. No timestamps."""
+    counts = result.counts()
+    labels = sorted({w.item.label for w in result.written})
+    rows = [[s, *(counts.get(s, {}).get(label, 0) for label in labels), sum(counts.get(s, {}).values())]
+            for s in SPLIT_NAMES if s in counts]
+    rows.append(["**all**", *(sum(c.get(label, 0) for c in counts.values()) for label in labels), len(result.written)])
+    groups = {s: len({w.item.group for w in result.written if w.item.split == s}) for s in counts}
+    agree = agreement(plan.table)
+    rates = sorted({w.sample_rate for w in result.written})
+    lines = [
+        CARD_MARK,
+        "# Human-voice detection dataset",
+        "",
+        f"Exported by VoiceStudio {__version__} from the project `{project_label}` with:",
+        "",
+        "```sh",
+        options.command(project_label),
+        "```",
+        "",
+        "(`OUT` is this folder.)",
+        "",
+        "## Contents",
+        "",
+        *_table(["split", *labels, "clips"], rows),
+        "",
+        f"Source groups per split (grouped by {options.group_by}; no group is in two splits): "
+        + ", ".join(f"{s} {n}" for s, n in groups.items()) + ".",
+        f"Split fractions {', '.join(f'{f:g}' for f in options.fractions)} (train, val, test), stratified by label, seed {options.seed}.",
+        "",
+        "## Labels",
+        "",
+        f"Label of a clip: {options.consensus.describe()}.",
+        "Left out: " + (", ".join(f"{n} {why}" for why, n in sorted(result.left_out.items())) or "nothing") + ".",
+    ]
+    if agree.annotators:
+        lines.append(f"Annotators: {', '.join(agree.annotators)}; {agree.multi_labelled} clips labelled by two or more"
+                     + (f", Fleiss' kappa {agree.fleiss_kappa:.3f}" if agree.fleiss_kappa is not None else "") + ".")
+        for pair in agree.pairs:
+            if pair.clips:
+                kappa = "undefined" if pair.kappa is None else f"{pair.kappa:.3f}"
+                lines.append(f"- {pair.first} / {pair.second}: {pair.clips} clips in common, "
+                             f"{pair.observed:.1%} the same, Cohen's kappa {kappa}")
+    lines += [
+        "",
+        "## Audio",
+        "",
+        f"One mono {options.audio_format.upper()} file (16-bit PCM) per clip; segments of longer recordings are cut "
+        f"into their own files. Sample rate: {', '.join(f'{r} Hz' for r in rates)}"
+        + ("" if options.rate else " (each source's own rate, at most 32 kHz)") + ".",
+        "`manifest.csv` lists every file: " + ", ".join(f"`{c}`" for c in MANIFEST_COLUMNS) + ".",
+    ]
+    if model:
+        lines.append(f"`model_score` is the clip score of {model} stored in the project (empty: not scored).")
+    if options.features:
+        lines += ["", "## Features", "",
+                  f"MFCC per clip ({options.features}) with the feature spec "
+                  f"`{json.dumps(spec.to_dict())}`: "
+                  + ("float32 arrays of shape (frames, coefficients)." if options.features == "mfcc-npy"
+                     else "8-bit grayscale PNG, coefficients as rows (c0 on top), frames as columns, each image scaled to its own range.")]
+    if result.failures:
+        lines += ["", "## Clips that failed", ""]
+        lines += [f"- clip {f.clip_id} `{f.source}`: {f.reason}" for f in result.failures]
+    lines += ["", "## Loading it", ""]
+    if options.layout == "folders":
+        lines += ["```python",
+                  "import keras",
+                  'train = keras.utils.audio_dataset_from_directory("OUT/train", class_names=["nonhuman", "human"])',
+                  "```", "", "or `voicestudio train OUT model.tflite`."]
+        if options.audio_format != "wav":
+            lines.append("Keras reads WAV files only: export with `--audio-format wav` for it.")
+    elif options.layout == "hf":
+        lines += ["```python", "import datasets", 'ds = datasets.load_dataset("audiofolder", data_dir="OUT")', "```"]
+    else:
+        lines += ["Read `manifest.csv`: `path` is relative to this folder, `split` says where each clip belongs."]
+    return "\n".join(lines) + "\n"
