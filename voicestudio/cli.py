@@ -177,7 +177,8 @@ def prediction_dict(prediction) -> dict:
 
 
 def cmd_label(args) -> int:
-    from voicestudio.dataset.labels import apply_label, apply_label_csv, undo_last
+    from voicestudio.dataset.interchange import import_labels
+    from voicestudio.dataset.labels import apply_label, undo_last
 
     project = _open_project(args)
     try:
@@ -190,11 +191,11 @@ def cmd_label(args) -> int:
         elif args.from_csv:
             if args.clip or args.value:
                 raise UsageError("give either CLIP VALUE or --from-csv FILE, not both")
-            result = apply_label_csv(project, args.from_csv, default_annotator=args.annotator)
+            result = import_labels(project, args.from_csv, format="csv", default_annotator=args.annotator)
             if args.json:
                 _print_json(result.to_dict())
             else:
-                print(f"{result.labelled} labels written, {len(result.failures)} rows failed")
+                print(f"{result.labelled} labels written, {result.unchanged} unchanged, {len(result.failures)} rows failed")
             for problem in result.failures:
                 print(f"voicestudio: {args.from_csv}: {problem}", file=sys.stderr)
             return EXIT_FAILURE if result.failures else EXIT_OK

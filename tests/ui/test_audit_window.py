@@ -107,3 +107,22 @@ def test_export_options_refuse_nonsense():
     for bad in ({"layout": "zip"}, {"rate": 5}, {"fractions": (0.5, 0.1, 0.1)}, {"features": "wavelets"}):
         with pytest.raises(ValueError):
             ExportOptions(**bad)
+
+
+def test_labels_export_and_import_from_the_window(qtbot, open_window, labelled_file, tmp_path):
+    window = open_window(labelled_file)
+    window.export_label_file(str(tmp_path / "labels.csv"))
+    qtbot.waitUntil(lambda: (tmp_path / "labels.csv").exists(), timeout=WAIT_MS)
+    with open(tmp_path / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5
+    with open(tmp_path / "more.csv", "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["path", "label", "annotator"])
+        out.writerow([rows[0]["path"], "unsure", "zed"])
+        out.writerow(["/nowhere.wav", "human", "zed"])
+    window.import_label_file(str(tmp_path / "more.csv"))
+    table = lambda: window.ws.table  # noqa: E731  (replaced by the import)
+    row = table().row_of(int(rows[0]["clip_id"]))
+    qtbot.waitUntil(lambda: "zed" in table().votes.get(table().row_of(int(rows[0]["clip_id"])), {}), timeout=WAIT_MS)
+    assert row is not None and "1 rows failed" in window.statusBar().currentMessage()

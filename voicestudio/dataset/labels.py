@@ -1,9 +1,7 @@
-"""Labelling from outside the window: one clip at a time, or a CSV of labels."""
+"""Labelling from outside the window, one clip at a time (files of labels: ``interchange``)."""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicestudio.errors import VoiceStudioError
@@ -74,50 +72,3 @@ def undo_last(project: Project, *, annotator: str) -> dict | None:
     with project.write() as session:
         event = label_store.undo_last_label(session, annotator)
         return event_dict(event) if event is not None else None
-
-
-@dataclass
-class CsvLabelReport:
-    labelled: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"labelled": self.labelled, "failures": self.failures}
-
-
-def apply_label_csv(project: Project, csv_path, *, default_annotator: str) -> CsvLabelReport:
-    """Rows ``path,label[,annotator]`` (a header row naming them is optional).
-
-    Valid rows are written in one transaction; bad rows are reported by line
-    number and skipped.
-    """
-    result = CsvLabelReport()
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VoiceStudioError(f"{csv_path}: cannot read ({exc})") from None
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
-        rows = [(i + 2, r) for i, r in enumerate(rows[1:])]
-    else:
-        rows = [(i + 1, r) for i, r in enumerate(rows)]
-    base = Path(csv_path).absolute().parent
-    with project.write() as session:
-        for line, row in rows:
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) < 2:
-                result.failures.append(f"line {line}: expected path,label[,annotator]")
-                continue
-            path = Path(row[0].strip()).expanduser()
-            path = path if path.is_absolute() else base / path  # relative to the CSV's folder
-            annotator = row[2].strip() if len(row) > 2 and row[2].strip() else default_annotator
-            try:
-                value = parse_value(row[1])
-                clip_id = resolve_clip(session, path)
-            except VoiceStudioError as exc:
-                result.failures.append(f"line {line}: {exc}")
-                continue
-            label_store.add_label(session, clip_id, annotator, value)
-            result.labelled += 1
-    return result

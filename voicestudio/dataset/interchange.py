@@ -1,0 +1,389 @@
+"""Labels in and out of a project: CSV and Label Studio JSON, so teams can move work across tools.
+
+**CSV** (UTF-8, header row): ``clip_id,path,start_s,end_s,annotator,label,note,created_at``, one
+row per annotator's current label. Import also takes the short form ``path,label[,annotator]``
+(header optional). A clip is found by its file's path (relative paths are relative to the CSV)
+and, when given, its span; ``clip_id`` is never trusted (another project has other ids).
+
+**Label Studio**: a JSON list of tasks, one per audio file, ``{"id", "data": {"audio": PATH},
+"annotations": [{"completed_by": {"email": ANNOTATOR}, "result": [...]}]}``. A file that is one
+clip gets a ``choices`` result; the clips of a segmented recording get ``labels`` regions with
+their start and end. ``LABEL_STUDIO_CONFIG`` is a labelling config that reads and writes exactly
+this. Import accepts what Label Studio exports: numeric ``completed_by`` (annotator
+``labelstudio-user-N``), old ``completions``, cancelled annotations (skipped), other result types
+(ignored), upload URLs such as ``/data/upload/3/8f2c1a3b-dog.wav`` (matched by file name).
+
+Import writes every good row in one transaction and reports each bad one; a row that repeats the
+annotator's current label writes nothing, so importing a file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from sqlalchemy import func, select
+
+from voicestudio.dataset.labels import parse_value
+from voicestudio.errors import VoiceStudioError
+from voicestudio.store import labels as label_store
+from voicestudio.store.schema import AudioFile, Clip, LabelEvent
+
+FORMATS = ("csv", "labelstudio")
+CSV_COLUMNS = ("clip_id", "path", "start_s", "end_s", "annotator", "label", "note", "created_at")
+SPAN_TOLERANCE_S = 1e-3  # CSV spans are written with microseconds
+REGION_TOLERANCE_S = 0.05  # Label Studio regions are dragged by hand
+LABEL_STUDIO_CONFIG = """<View>
+  <Audio name="audio" value="$audio"/>
+  <Choices name="label" toName="audio" choice="single">
+    <Choice value="human"/><Choice value="nonhuman"/><Choice value="unsure"/>
+  </Choices>
+  <Labels name="label" toName="audio">
+    <Label value="human"/><Label value="nonhuman"/><Label value="unsure"/>
+  </Labels>
+</View>"""
+# What Label Studio projects commonly call the classes, beyond ``labels.parse_value``'s spellings.
+LS_ALIASES = {"speech": "human", "voice": "human", "person": "human", "noise": "nonhuman",
+              "non-speech": "nonhuman", "nonspeech": "nonhuman", "no speech": "nonhuman", "not human": "nonhuman"}
+_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
+
+
+def detect_format(path, format: str | None = None) -> str:
+    if format is not None:
+        if format not in FORMATS:
+            raise VoiceStudioError(f"label format must be one of {', '.join(FORMATS)}, not {format!r}")
+        return format
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".json":
+        return "labelstudio"
+    raise VoiceStudioError(f"{path}: cannot tell the label format from the name (.csv or .json, or give --format)")
+
+
+@dataclass
+class LabelsExported:
+    path: Path
+    format: str
+    labels: int
+    clips: int
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "format": self.format, "labels": self.labels, "clips": self.clips}
+
+
+@dataclass
+class LabelsImported:
+    labelled: int = 0
+    unchanged: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"labelled": self.labelled, "unchanged": self.unchanged, "failures": self.failures}
+
+
+# Export --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Row:
+    clip_id: int
+    file_id: int
+    path: str
+    start_s: float
+    end_s: float
+    duration_s: float
+    whole_file: bool
+    annotator: str
+    value: str
+    note: str | None
+    created_at: str
+
+
+def _current_rows(session, annotator: str | None) -> list[_Row]:
+    latest = select(func.max(LabelEvent.id)).group_by(LabelEvent.clip_id, LabelEvent.annotator)
+    if annotator is not None:
+        latest = latest.where(LabelEvent.annotator == annotator)
+    clips_per_file = dict(session.execute(select(Clip.file_id, func.count(Clip.id)).group_by(Clip.file_id)).all())
+    statement = (
+        select(Clip.id, Clip.file_id, AudioFile.path, Clip.start_s, Clip.end_s, AudioFile.duration_s,
+               LabelEvent.annotator, LabelEvent.value, LabelEvent.note, LabelEvent.created_at)
+        .join(Clip, LabelEvent.clip_id == Clip.id).join(AudioFile, Clip.file_id == AudioFile.id)
+        .where(LabelEvent.id.in_(latest), LabelEvent.value.is_not(None))
+        .order_by(AudioFile.path, Clip.start_s, LabelEvent.annotator)
+    )
+    return [_Row(clip_id, file_id, path, start, end, duration, clips_per_file[file_id] == 1, who, value, note,
+                 created.isoformat(timespec="seconds"))
+            for clip_id, file_id, path, start, end, duration, who, value, note, created in session.execute(statement)]
+
+
+def _csv_text(rows: list[_Row]) -> str:
+    import io
+
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow(CSV_COLUMNS)
+    for r in rows:
+        out.writerow([r.clip_id, r.path, f"{r.start_s:.6f}", f"{r.end_s:.6f}", r.annotator, r.value, r.note or "",
+                      r.created_at])
+    return buffer.getvalue()
+
+
+def _label_studio_tasks(rows: list[_Row]) -> list[dict]:
+    by_file: dict[int, list[_Row]] = defaultdict(list)
+    for r in rows:
+        by_file[r.file_id].append(r)
+    tasks = []
+    for file_id, file_rows in by_file.items():
+        by_annotator: dict[str, list[_Row]] = defaultdict(list)
+        for r in file_rows:
+            by_annotator[r.annotator].append(r)
+        annotations = []
+        for who, own in sorted(by_annotator.items()):
+            results = []
+            for r in own:
+                if r.whole_file:
+                    results.append({"from_name": "label", "to_name": "audio", "type": "choices",
+                                    "value": {"choices": [r.value]}})
+                else:
+                    results.append({"id": f"clip{r.clip_id}", "from_name": "label", "to_name": "audio",
+                                    "type": "labels", "original_length": r.duration_s,
+                                    "value": {"start": r.start_s, "end": r.end_s, "channel": 0, "labels": [r.value]}})
+            times = sorted(r.created_at for r in own)
+            annotations.append({"completed_by": {"email": who}, "result": results,
+                                "created_at": times[0], "updated_at": times[-1]})
+        tasks.append({"id": file_id, "data": {"audio": file_rows[0].path}, "annotations": annotations})
+    return tasks
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_labels(project, path, *, format: str | None = None, annotator: str | None = None) -> LabelsExported:
+    """Write every annotator's current label (or one annotator's) to ``path``, atomically."""
+    path = Path(path).expanduser().absolute()
+    kind = detect_format(path, format)
+    with project.session() as session:
+        rows = _current_rows(session, annotator)
+    text = _csv_text(rows) if kind == "csv" else json.dumps(_label_studio_tasks(rows), indent=2, ensure_ascii=False)
+    try:
+        _write_atomically(path, text)
+    except OSError as exc:
+        raise VoiceStudioError(f"{path}: cannot write the labels ({exc.strerror or exc})") from None
+    return LabelsExported(path, kind, len(rows), len({r.clip_id for r in rows}))
+
+
+# Import ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Wanted:
+    """One label read from a file, before it is matched to a clip."""
+
+    order: int  # the line or task number, to report problems in file order
+    where: str  # "line 7" or "task 12"
+    path: str | None  # absolute, or None when only ``name`` can be matched
+    name: str | None  # Label Studio: match by file name when the path is not in the project
+    start_s: float | None
+    end_s: float | None
+    annotator: str
+    value: str | None
+    note: str | None
+    region: bool = False  # a hand-drawn Label Studio region: matched loosely
+
+
+class _Clips:
+    """The project's files and clips, to match labels read from a file."""
+
+    def __init__(self, session):
+        self.by_path: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+        for clip_id, path, start, end in session.execute(
+                select(Clip.id, AudioFile.path, Clip.start_s, Clip.end_s).join(AudioFile, Clip.file_id == AudioFile.id)):
+            self.by_path[path].append((clip_id, start, end))
+        self.by_name: dict[str, list[str]] = defaultdict(list)
+        for path in self.by_path:
+            self.by_name[os.path.basename(path)].append(path)
+
+    def file(self, wanted: _Wanted) -> str:
+        if wanted.path is not None and wanted.path in self.by_path:
+            return wanted.path
+        if wanted.name is None:  # CSV paths are exact
+            raise VoiceStudioError(f"{wanted.path}: not in the project (import it first)")
+        name = wanted.name
+        candidates = self.by_name.get(name) or self.by_name.get(_UPLOAD_PREFIX.sub("", name), [])
+        shown = wanted.path or name
+        if not candidates:
+            raise VoiceStudioError(f"{shown}: not in the project (import it first)")
+        if len(candidates) > 1:
+            raise VoiceStudioError(f"{shown}: ambiguous, {len(candidates)} project files are named {name}")
+        return candidates[0]
+
+    def clip(self, wanted: _Wanted) -> int:
+        path = self.file(wanted)
+        clips = self.by_path[path]
+        if wanted.start_s is None:
+            if len(clips) != 1:
+                raise VoiceStudioError(f"{path}: has {len(clips)} clips; give start_s and end_s (or regions)")
+            return clips[0][0]
+        tolerance = REGION_TOLERANCE_S if wanted.region else SPAN_TOLERANCE_S
+        for clip_id, start, end in clips:
+            if abs(start - wanted.start_s) <= tolerance and abs(end - wanted.end_s) <= tolerance:
+                return clip_id
+        if wanted.region:  # the clip this region covers most, if it covers at least half of it
+            overlap = {clip_id: min(end, wanted.end_s) - max(start, wanted.start_s) for clip_id, start, end in clips}
+            best = max(clips, key=lambda c: overlap[c[0]])
+            if overlap[best[0]] >= (best[2] - best[1]) / 2:
+                return best[0]
+        raise VoiceStudioError(f"{path}: no clip spans {wanted.start_s:g}-{wanted.end_s:g} s")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise VoiceStudioError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise VoiceStudioError(f"{path}: not a UTF-8 text file") from None
+
+
+def _number(text: str | None) -> float | None:
+    return float(text) if text not in (None, "") else None
+
+
+def _csv_wanted(path: Path, default_annotator: str) -> tuple[list[_Wanted], list[tuple[int, str]]]:
+    rows = list(csv.reader(_read_text(path).splitlines()))
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    named = "path" in header and "label" in header
+    base = path.parent
+    wanted, failures = [], []
+    for line, row in enumerate(rows[1:] if named else rows, start=2 if named else 1):
+        if not any(cell.strip() for cell in row):
+            continue
+        record = dict(zip(header, row)) if named else dict(zip(("path", "label", "annotator"), row))
+        if not record.get("path", "").strip() or "label" not in record:
+            failures.append((line, f"line {line}: expected path,label[,annotator]"))
+            continue
+        file = Path(record["path"].strip()).expanduser()
+        try:
+            start, end = _number(record.get("start_s")), _number(record.get("end_s"))
+            value = parse_value(record["label"])
+        except (ValueError, VoiceStudioError) as exc:
+            failures.append((line, f"line {line}: {exc}"))
+            continue
+        wanted.append(_Wanted(line, f"line {line}", str(file if file.is_absolute() else (base / file).absolute()), None,
+                              start, end if start is not None else None,
+                              (record.get("annotator") or "").strip() or default_annotator, value,
+                              (record.get("note") or "").strip() or None))
+    return wanted, failures
+
+
+def _ls_audio(data: dict) -> tuple[str | None, str]:
+    """(absolute path or None, file name) of a task's audio reference."""
+    ref = data.get("audio")
+    if not isinstance(ref, str):
+        ref = next((v for v in data.values() if isinstance(v, str)), "")
+    parsed = urlparse(ref)
+    if parsed.scheme == "file":
+        return unquote(parsed.path), os.path.basename(unquote(parsed.path))
+    if "d" in parse_qs(parsed.query):  # local-files storage: ?d=folder/name.wav
+        local = parse_qs(parsed.query)["d"][0]
+        return (local if os.path.isabs(local) else None), os.path.basename(local)
+    path = unquote(parsed.path)
+    is_local = not parsed.scheme and os.path.isabs(path) and not path.startswith("/data/")
+    return (path if is_local else None), os.path.basename(path)
+
+
+def _ls_annotator(annotation: dict, default: str) -> str:
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        who = who.get("email") or who.get("username") or who.get("id")
+    if isinstance(who, int) and not isinstance(who, bool):
+        return f"labelstudio-user-{who}"
+    return str(who).strip() if who not in (None, "") else default
+
+
+def _ls_value(values) -> str | None:
+    if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
+        raise VoiceStudioError(f"expected one label, got {values!r}")
+    text = values[0].strip().lower()
+    return parse_value(LS_ALIASES.get(text, text))
+
+
+def _label_studio_wanted(path: Path, default_annotator: str) -> tuple[list[_Wanted], list[tuple[int, str]]]:
+    try:
+        tasks = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise VoiceStudioError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if isinstance(tasks, dict):
+        tasks = [tasks]
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+        raise VoiceStudioError(f"{path}: not a Label Studio export (expected a list of tasks)")
+    wanted, failures = [], []
+    for number, task in enumerate(tasks, start=1):
+        where = f"task {task.get('id', number)}"
+        audio, name = _ls_audio(task.get("data") if isinstance(task.get("data"), dict) else {})
+        if not name:
+            failures.append((number, f"{where}: no audio in its data"))
+            continue
+        for annotation in (task.get("annotations") or []) + (task.get("completions") or []):
+            if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+                continue
+            who = _ls_annotator(annotation, default_annotator)
+            for result in annotation.get("result") or []:
+                kind = result.get("type") if isinstance(result, dict) else None
+                if kind not in ("choices", "labels"):
+                    continue  # text areas, ratings...: not labels
+                value = result.get("value") or {}
+                try:
+                    label = _ls_value(value.get(kind))
+                    start = end = None
+                    if kind == "labels":
+                        start, end = float(value["start"]), float(value["end"])
+                except (VoiceStudioError, KeyError, TypeError, ValueError) as exc:
+                    failures.append((number, f"{where}: {exc}"))
+                    continue
+                wanted.append(_Wanted(number, where, audio, name, start, end, who, label, None, region=kind == "labels"))
+    return wanted, failures
+
+
+def import_labels(project, path, *, format: str | None = None, default_annotator: str) -> LabelsImported:
+    """Read labels from ``path`` and append them as label events, all in one transaction."""
+    path = Path(path).expanduser().absolute()
+    kind = detect_format(path, format)
+    reader = _csv_wanted if kind == "csv" else _label_studio_wanted
+    wanted, failures = reader(path, label_store.check_annotator(default_annotator))
+    result = LabelsImported()
+    with project.write() as session:
+        clips = _Clips(session)
+        current = label_store.labels_by_annotator(session)
+        for item in wanted:
+            try:
+                clip_id = clips.clip(item)
+            except VoiceStudioError as exc:
+                failures.append((item.order, f"{item.where}: {exc}"))
+                continue
+            mine = current.setdefault(clip_id, {})
+            if mine.get(item.annotator) == item.value:
+                result.unchanged += 1
+                continue
+            label_store.add_label(session, clip_id, item.annotator, item.value, note=item.note)
+            if item.value is None:
+                mine.pop(item.annotator, None)
+            else:
+                mine[item.annotator] = item.value
+            result.labelled += 1
+    result.failures = [text for _, text in sorted(failures, key=lambda f: f[0])]
+    return result
