@@ -64,3 +64,24 @@ class TerminalBar:
         if self._drawn:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+def run_ahead(pool, fn, items, ahead: int, cancel: CancelToken | None = None):
+    """Yield ``(item, future)`` in order while ``pool`` runs ``fn(item)`` at most ``ahead`` items ahead.
+
+    Memory stays bounded on any number of items; once ``cancel`` is set no new
+    item starts and the ones already running are still yielded.
+    """
+    from collections import deque
+
+    running: deque = deque()
+    pending = iter(items)
+    while True:
+        while len(running) < ahead and not (cancel is not None and cancel.is_set()):
+            item = next(pending, None)
+            if item is None:
+                break
+            running.append((item, pool.submit(fn, item)))
+        if not running:
+            return
+        yield running.popleft()

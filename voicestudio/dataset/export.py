@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,7 +52,7 @@ from voicestudio.dataset.png import gray_png, scaled_to_bytes
 from voicestudio.dataset.safenames import safe_stem, unique_names
 from voicestudio.dataset.splits import SPLIT_NAMES, assign_splits, check_fractions
 from voicestudio.errors import AudioError, VoiceStudioError
-from voicestudio.progress import CancelToken, ProgressCallback, report
+from voicestudio.progress import CancelToken, ProgressCallback, report, run_ahead
 from voicestudio.store.schema import AudioFile, Clip
 
 LAYOUTS = ("folders", "csv", "hf")
@@ -383,31 +383,19 @@ def export_dataset(
 
 
 def _write_all(items, staging, options, spec, result, progress, cancel) -> list[WrittenClip]:
-    """Clips written by a pool (decoding, resampling and encoding release the GIL)."""
+    """Clips written by a pool of threads (libsndfile and soxr work without the GIL)."""
     workers = options.workers or os.cpu_count() or 1
     written: list[WrittenClip] = []
-    pending = iter(items)
+    done = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export") as pool:
-        running = {}
-        done = 0
-        while True:
-            while len(running) < 4 * workers and not (cancel is not None and cancel.is_set()):
-                item = next(pending, None)
-                if item is None:
-                    break
-                running[pool.submit(_export_one, item, staging, options, spec)] = item
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                item = running.pop(future)
-                try:
-                    written.append(future.result())
-                except AudioError as exc:  # the clip's source: report it and go on
-                    result.failures.append(ExportFailure(item.clip_id, item.source, exc.reason))
-                # An OSError is the target's (sources fail as AudioError): it propagates and stops the export.
-                done += 1
-                report(progress, done, len(items), item.name)
+        for item, future in run_ahead(pool, lambda i: _export_one(i, staging, options, spec), items, 4 * workers, cancel):
+            try:
+                written.append(future.result())
+            except AudioError as exc:  # the clip's source: report it and go on
+                result.failures.append(ExportFailure(item.clip_id, item.source, exc.reason))
+            # An OSError is the target's (sources fail as AudioError): it propagates and stops the export.
+            done += 1
+            report(progress, done, len(items), item.name)
     result.cancelled = cancel is not None and cancel.is_set() and done < len(items)
     return written
 

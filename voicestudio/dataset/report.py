@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from voicestudio.dataset.audit import DEFAULT_GOALS, Audit, audit_table
 from voicestudio.dataset.cliptable import VALUES, ClipTable, QueueRequest, load_clip_table, queue_rows
 from voicestudio.dataset.consensus import Consensus
@@ -54,5 +56,5 @@ def list_clips(project: Project, *, queue: QueueRequest | None = None, detector=
         "start_s": float(table.starts[r]),
         "end_s": float(table.ends[r]),
         "label": VALUES[int(table.label[r])],
-        **({"score": None if table.score[r] != table.score[r] else round(float(table.score[r]), 6)} if model_id else {}),
+        **({"score": None if np.isnan(table.score[r]) else round(float(table.score[r]), 6)} if model_id else {}),
     } for r in rows]

@@ -9,7 +9,6 @@ one transaction per batch; a clip that fails is reported and the rest go on.
 from __future__ import annotations
 
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -18,7 +17,7 @@ import numpy as np
 from voicestudio.audio.features import load_fast_fft
 from voicestudio.dataset.importer import FileProblem
 from voicestudio.errors import AudioError
-from voicestudio.progress import CancelToken, ProgressCallback, report
+from voicestudio.progress import CancelToken, ProgressCallback, report, run_ahead
 from voicestudio.store import clips as clip_store
 from voicestudio.store import predictions as prediction_store
 from voicestudio.store.project import Project
@@ -93,25 +92,16 @@ def score_project(
         ready.clear()
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="voicestudio-score") as pool:
-        in_flight = deque()
-        queue = iter(jobs)
         done = 0
-        while True:
-            # Keep a few clips ahead of the interpreter, never the whole project in memory.
-            while len(in_flight) < 4 * workers and not (cancel is not None and cancel.is_set()):
-                job = next(queue, None)
-                if job is None:
-                    break
-                in_flight.append(pool.submit(prepare, job))
-            if not in_flight:
-                break
-            job, windows, error = in_flight.popleft().result()
+        # A few clips ahead of the interpreter, never the whole project in memory.
+        for _, future in run_ahead(pool, prepare, jobs, 4 * workers, cancel):
+            job, windows, error = future.result()
             done += 1
             if error is not None:
                 result.failures.append(FileProblem(job.path, error))
             else:
                 ready.append((job, windows))
-            if sum(w.n_active for _, w in ready) >= BATCH_WINDOWS or not in_flight:
+            if sum(w.n_active for _, w in ready) >= BATCH_WINDOWS:
                 run_ready()
             if len(pending_writes) >= WRITE_BATCH:
                 result.scored += _write(project, model_id, pending_writes)
