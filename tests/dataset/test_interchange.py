@@ -2,12 +2,14 @@
 
 import csv
 import json
+import os
+import xml.etree.ElementTree as ET
 
 import pytest
 
 import audiofiles
 from voicestudio.dataset.importer import SegmentRule, import_paths
-from voicestudio.dataset.interchange import export_labels, import_labels
+from voicestudio.dataset.interchange import LABEL_STUDIO_CONFIG, detect_format, export_labels, import_labels
 from voicestudio.errors import VoiceStudioError
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
@@ -124,7 +126,7 @@ def test_a_real_label_studio_export(labelled, audio, tmp_path):
     assert votes[ids["meeting.wav", 4]]["eve@lab"] == "human"  # covers most of the clip
     assert result.labelled == 3
     assert [f.split(":")[0] for f in result.failures] == ["task 2", "task 3", "task 4"]
-    assert "no clip spans 0-0.4" in result.failures[0] and "unknown label 'cat'" in result.failures[1]
+    assert "no clip spans 0-0.4" in result.failures[0] and "unknown label 'Cat'" in result.failures[1]
     assert "not in the project" in result.failures[2]
 
 
@@ -156,3 +158,139 @@ def test_cli_labels_commands(labelled, tmp_path, capsys):
     assert "5 labels of 4 clips" in capsys.readouterr().out
     assert main(["--db", db, "--json", "labels", "import", str(tmp_path / "out.json")]) == 0
     assert json.loads(capsys.readouterr().out) == {"labelled": 0, "unchanged": 5, "failures": []}
+
+
+def test_csv_notes_over_several_lines_and_the_short_form(labelled, audio, tmp_path):
+    ids = clip_ids(labelled)
+    note = "first line\nsecond, with a comma and \"quotes\"\u2028and a line separator — ünïcode"
+    with labelled.write() as s:
+        label_store.add_label(s, ids["meeting.wav", 2], "ann", "unsure", note=note)
+    export_labels(labelled, tmp_path / "notes.csv")
+    with new_project(tmp_path / "b.vsproj", audio) as other:
+        assert import_labels(other, tmp_path / "notes.csv", default_annotator="x").failures == []
+        with other.session() as s:
+            assert label_store.label_history(s, clip_ids(other)["meeting.wav", 2])[-1].note == note
+        # The old form: path,label[,annotator], no header, paths relative to the CSV's folder.
+        (tmp_path / "csvs").mkdir()
+        (tmp_path / "csvs" / "short.csv").write_text(
+            "../audio/hello.wav,H\n\n../audio/dog bark.wav,non-human,zoe\n../audio/hello.wav,clear,ann\n")
+        result = import_labels(other, tmp_path / "csvs" / "short.csv", default_annotator="kim")
+        assert (result.labelled, result.failures) == (3, [])
+        votes = labels_of(other)
+        assert votes["hello.wav", 0, "kim"] == "human" and votes["dog bark.wav", 0, "zoe"] == "nonhuman"
+        assert ("hello.wav", 0, "ann") not in votes  # cleared
+
+
+def test_bad_csv_rows_are_reported_one_line_each_and_the_rest_written(labelled, audio, tmp_path):
+    meeting, hello = audio / "long" / "meeting.wav", audio / "hello.wav"
+    (tmp_path / "mixed.csv").write_text(
+        "path,start_s,end_s,annotator,label,note\n"
+        f'{hello},,,zoe,human,"a note\nover two lines"\n'     # lines 2-3: fine
+        f"{meeting},2.0004,3.9996,zoe,nonhuman,\n"           # line 4: fine (within 1e-3 s)
+        f"{meeting},2,,zoe,human,\n"                          # line 5: half a span
+        f"{hello},,,zoe,maybe,\n"                             # line 6: unknown label
+        f"{audio}/nowhere.wav,,,zoe,human,\n"                 # line 7: not imported
+        f"{meeting},,,zoe,human,\n"                           # line 8: a segmented file needs a span
+        f"{meeting},1,3,zoe,human,\n"                         # line 9: no such clip
+    )
+    result = import_labels(labelled, tmp_path / "mixed.csv", default_annotator="x")
+    assert result.labelled == 2
+    assert [f.split(":")[0] for f in result.failures] == [f"line {n}" for n in range(5, 10)]
+    assert "start_s and end_s" in result.failures[0] and "unknown label 'maybe'" in result.failures[1]
+    assert result.failures[2] == f"line 7: {audio}/nowhere.wav: not in the project (import it first)"
+    assert "has 3 clips" in result.failures[3] and "no clip spans 1-3 s" in result.failures[4]
+    assert all("\n" not in f for f in result.failures)
+    votes = labels_of(labelled)
+    assert votes["hello.wav", 0, "zoe"] == "human" and votes["meeting.wav", 2, "zoe"] == "nonhuman"
+
+
+def test_label_studio_config_matches_the_export(labelled, tmp_path):
+    view = ET.fromstring(LABEL_STUDIO_CONFIG)
+    names = [tag.get("name") for tag in view.iter() if tag.get("name")]
+    assert len(names) == len(set(names))  # Label Studio refuses a config with repeated names
+    controls = {tag.get("name"): tag for tag in view if tag.tag in ("Choices", "Labels")}
+    for tag in controls.values():
+        assert tag.get("toName") == "audio" and [c.get("value") for c in tag] == ["human", "nonhuman", "unsure"]
+    export_labels(labelled, tmp_path / "ls.json")
+    results = [r for task in json.loads((tmp_path / "ls.json").read_text())
+               for a in task["annotations"] for r in a["result"]]
+    assert {r["type"] for r in results} == {"choices", "labels"}
+    for r in results:
+        assert r["to_name"] == "audio" and controls[r["from_name"]].tag.lower() == r["type"]
+        if r["type"] == "labels":
+            assert r["original_length"] == pytest.approx(6.0) and r["value"]["channel"] == 0
+
+
+def test_odd_label_studio_tasks_fail_alone(labelled, audio, tmp_path):
+    meeting, hello = str(audio / "long" / "meeting.wav"), str(audio / "hello.wav")
+    choice = {"type": "choices", "value": {"choices": ["Speech"]}}
+    tasks = [
+        {"id": 1, "data": {"audio": meeting}, "annotations": [{"result": [choice]}]},  # segmented: needs regions
+        {"id": 2, "data": {"audio": hello}, "annotations": [{"result": [{"type": "choices", "value": ["human"]}]}]},
+        {"id": 3, "data": {"audio": hello},
+         "annotations": [{"result": [{"type": "choices", "value": {"choices": ["None"]}}]}]},
+        {"id": 4, "data": {"audio": hello}, "annotations": {"result": []}},
+        {"id": 5, "data": {"audio": meeting},
+         "annotations": [{"result": [{"type": "labels", "value": {"labels": ["Noise"]}}]}]},
+        {"id": 6, "data": {"count": 3}, "annotations": [{"result": [choice]}]},
+        {"id": 7, "data": {"url": f"{audio}/dog bark.wav"}, "annotations": [{"completed_by": {"id": 4}, "result": [
+            {"type": "choices", "value": {"choices": ["Non-speech"]}}, {"type": "rating", "value": {"rating": 3}}]}]},
+    ]
+    (tmp_path / "odd.json").write_text(json.dumps(tasks))
+    result = import_labels(labelled, tmp_path / "odd.json", default_annotator="ann")
+    assert result.labelled == 1 and labels_of(labelled)["dog bark.wav", 0, "labelstudio-user-4"] == "nonhuman"
+    assert [f.split(":")[0] for f in result.failures] == [f"task {n}" for n in range(1, 7)]
+    assert "regions" in result.failures[0] and "not a list" in result.failures[3]
+    assert "start and end" in result.failures[4]
+    assert "unknown label 'None'" in result.failures[2] and "no audio" in result.failures[5]
+    assert labels_of(labelled)["hello.wav", 0, "ann"] == "human"  # "None" is not a way to clear
+
+
+def test_export_is_atomic_and_import_is_all_or_nothing(labelled, tmp_path, monkeypatch):
+    target = tmp_path / "labels.csv"
+    export_labels(labelled, target)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+    before = target.read_bytes()
+    with labelled.write() as s:
+        label_store.add_label(s, clip_ids(labelled)["hello.wav", 0], "new", "human")
+
+    def crash(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(VoiceStudioError, match="cannot write the labels"):
+        export_labels(labelled, target)
+    monkeypatch.undo()
+    assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    with pytest.raises(VoiceStudioError, match="cannot write"):
+        export_labels(labelled, tmp_path / "missing" / "labels.json")
+
+    (tmp_path / "two.csv").write_text("path,label,annotator\n"
+                                      f"{labelled_path(labelled, 'hello.wav')},nonhuman,cy\n"
+                                      f"{labelled_path(labelled, 'dog bark.wav')},human,cy\n")
+    calls = []
+    real = label_store.add_label
+
+    def add_then_fail(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(label_store, "add_label", add_then_fail)
+    with pytest.raises(RuntimeError):
+        import_labels(labelled, tmp_path / "two.csv", default_annotator="x")
+    assert not any(who == "cy" for (_, _, who) in labels_of(labelled))  # the first row was rolled back too
+
+
+def labelled_path(project, name):
+    with project.session() as s:
+        return next(r.path for r in clip_store.list_clips(s) if r.path.endswith("/" + name))
+
+
+def test_detect_format():
+    assert detect_format("x/Labels.CSV") == "csv" and detect_format("/a/project-3.json") == "labelstudio"
+    with pytest.raises(VoiceStudioError, match="cannot tell"):
+        detect_format("labels.xlsx")

@@ -6,12 +6,20 @@ row per annotator's current label. Import also takes the short form ``path,label
 and, when given, its span; ``clip_id`` is never trusted (another project has other ids).
 
 **Label Studio**: a JSON list of tasks, one per audio file, ``{"id", "data": {"audio": PATH},
-"annotations": [{"completed_by": {"email": ANNOTATOR}, "result": [...]}]}``. A file that is one
-clip gets a ``choices`` result; the clips of a segmented recording get ``labels`` regions with
-their start and end. ``LABEL_STUDIO_CONFIG`` is a labelling config that reads and writes exactly
-this. Import accepts what Label Studio exports: numeric ``completed_by`` (annotator
-``labelstudio-user-N``), old ``completions``, cancelled annotations (skipped), other result types
-(ignored), upload URLs such as ``/data/upload/3/8f2c1a3b-dog.wav`` (matched by file name).
+"annotations": [{"completed_by": {"email": ANNOTATOR}, "result": [...], "created_at", "updated_at"}]}``,
+one annotation per annotator. A file that is one clip spanning it gets a clip-level result
+``{"from_name": "label", "type": "choices", "value": {"choices": [LABEL]}}``; the clips of a
+segmented recording get regions ``{"from_name": "segment", "type": "labels", "value": {"start",
+"end", "channel": 0, "labels": [LABEL]}}``. ``LABEL_STUDIO_CONFIG`` is the labelling config that
+reads and writes exactly this (paste it into the Label Studio project's Labeling Interface; its
+control tags need distinct names, hence ``label`` and ``segment``). Import accepts what Label Studio
+exports: numeric ``completed_by`` (annotator ``labelstudio-user-N``), old ``completions``,
+cancelled annotations (skipped), other result types such as text areas (ignored), any ``from_name``,
+the usual class names ("Speech", "Noise", ... see ``LS_ALIASES``), and audio given as a path, a
+``file://`` URL, an upload URL such as ``/data/upload/3/8f2c1a3b-dog.wav`` or a local-files URL
+``...?d=folder/dog.wav`` (the exact path first, else the file name, without the upload prefix).
+A region is the clip with the same span (within 0.05 s), else the clip it covers most if that is
+at least half of the clip.
 
 Import writes every good row in one transaction and reports each bad one; a row that repeats the
 annotator's current label writes nothing, so importing a file twice changes nothing.
@@ -20,10 +28,12 @@ annotator's current label writes nothing, so importing a file twice changes noth
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 import os
 import re
-import tempfile
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +55,7 @@ LABEL_STUDIO_CONFIG = """<View>
   <Choices name="label" toName="audio" choice="single">
     <Choice value="human"/><Choice value="nonhuman"/><Choice value="unsure"/>
   </Choices>
-  <Labels name="label" toName="audio">
+  <Labels name="segment" toName="audio">
     <Label value="human"/><Label value="nonhuman"/><Label value="unsure"/>
   </Labels>
 </View>"""
@@ -53,6 +63,7 @@ LABEL_STUDIO_CONFIG = """<View>
 LS_ALIASES = {"speech": "human", "voice": "human", "person": "human", "noise": "nonhuman",
               "non-speech": "nonhuman", "nonspeech": "nonhuman", "no speech": "nonhuman", "not human": "nonhuman"}
 _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
+_WHOLE_FILE_S = 1e-3  # a single clip this close to both ends of its file is the whole file
 
 
 def detect_format(path, format: str | None = None) -> str:
@@ -118,14 +129,13 @@ def _current_rows(session, annotator: str | None) -> list[_Row]:
         .where(LabelEvent.id.in_(latest), LabelEvent.value.is_not(None))
         .order_by(AudioFile.path, Clip.start_s, LabelEvent.annotator)
     )
-    return [_Row(clip_id, file_id, path, start, end, duration, clips_per_file[file_id] == 1, who, value, note,
-                 created.isoformat(timespec="seconds"))
+    return [_Row(clip_id, file_id, path, start, end, duration,
+                 clips_per_file[file_id] == 1 and start <= _WHOLE_FILE_S and end >= duration - _WHOLE_FILE_S,
+                 who, value, note, created.isoformat(timespec="seconds"))
             for clip_id, file_id, path, start, end, duration, who, value, note, created in session.execute(statement)]
 
 
 def _csv_text(rows: list[_Row]) -> str:
-    import io
-
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\n")
     out.writerow(CSV_COLUMNS)
@@ -149,10 +159,10 @@ def _label_studio_tasks(rows: list[_Row]) -> list[dict]:
             results = []
             for r in own:
                 if r.whole_file:
-                    results.append({"from_name": "label", "to_name": "audio", "type": "choices",
-                                    "value": {"choices": [r.value]}})
-                else:
                     results.append({"id": f"clip{r.clip_id}", "from_name": "label", "to_name": "audio",
+                                    "type": "choices", "value": {"choices": [r.value]}})
+                else:
+                    results.append({"id": f"clip{r.clip_id}", "from_name": "segment", "to_name": "audio",
                                     "type": "labels", "original_length": r.duration_s,
                                     "value": {"start": r.start_s, "end": r.end_s, "channel": 0, "labels": [r.value]}})
             times = sorted(r.created_at for r in own)
@@ -163,13 +173,20 @@ def _label_studio_tasks(rows: list[_Row]) -> list[dict]:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """A temporary file next to ``path``, flushed to disk, then renamed over it: never a half file.
+
+    Created with mode 0666 less the umask, like any new file (``mkstemp`` would make it 0600).
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -218,8 +235,10 @@ class _Clips:
             self.by_name[os.path.basename(path)].append(path)
 
     def file(self, wanted: _Wanted) -> str:
-        if wanted.path is not None and wanted.path in self.by_path:
-            return wanted.path
+        if wanted.path is not None:
+            for path in (wanted.path, os.path.normpath(wanted.path)):  # "../audio/x.wav" from a CSV
+                if path in self.by_path:
+                    return path
         if wanted.name is None:  # CSV paths are exact
             raise VoiceStudioError(f"{wanted.path}: not in the project (import it first)")
         name = wanted.name
@@ -236,7 +255,8 @@ class _Clips:
         clips = self.by_path[path]
         if wanted.start_s is None:
             if len(clips) != 1:
-                raise VoiceStudioError(f"{path}: has {len(clips)} clips; give start_s and end_s (or regions)")
+                how = "label its segments with regions" if wanted.name is not None else "give start_s and end_s"
+                raise VoiceStudioError(f"{path}: has {len(clips)} clips; {how}")
             return clips[0][0]
         tolerance = REGION_TOLERANCE_S if wanted.region else SPAN_TOLERANCE_S
         for clip_id, start, end in clips:
@@ -259,17 +279,39 @@ def _read_text(path: Path) -> str:
         raise VoiceStudioError(f"{path}: not a UTF-8 text file") from None
 
 
-def _number(text: str | None) -> float | None:
-    return float(text) if text not in (None, "") else None
+def _span_of(record: dict) -> tuple[float | None, float | None]:
+    """(start_s, end_s) of a CSV row, both None when neither is given; ValueError if half or bad."""
+    start, end = (record.get(key, "").strip() for key in ("start_s", "end_s"))
+    if not start and not end:
+        return None, None
+    try:
+        span = float(start), float(end)
+    except ValueError:
+        raise ValueError(f"start_s and end_s must both be numbers of seconds, not {start!r} and {end!r}") from None
+    if not all(math.isfinite(x) for x in span) or not 0 <= span[0] < span[1]:
+        raise ValueError(f"start_s {start} and end_s {end} are not a span of seconds")
+    return span
+
+
+def _csv_records(path: Path):
+    """(first line number, cells) of each CSV record; quoted fields may span lines."""
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    line = 1
+    try:
+        for row in reader:
+            yield line, row
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise VoiceStudioError(f"{path}: not a readable CSV file (line {reader.line_num}: {exc})") from None
 
 
 def _csv_wanted(path: Path, default_annotator: str) -> tuple[list[_Wanted], list[tuple[int, str]]]:
-    rows = list(csv.reader(_read_text(path).splitlines()))
-    header = [c.strip().lower() for c in rows[0]] if rows else []
+    records = list(_csv_records(path))
+    header = [c.strip().lower() for c in records[0][1]] if records else []
     named = "path" in header and "label" in header
     base = path.parent
     wanted, failures = [], []
-    for line, row in enumerate(rows[1:] if named else rows, start=2 if named else 1):
+    for line, row in records[1:] if named else records:
         if not any(cell.strip() for cell in row):
             continue
         record = dict(zip(header, row)) if named else dict(zip(("path", "label", "annotator"), row))
@@ -278,14 +320,13 @@ def _csv_wanted(path: Path, default_annotator: str) -> tuple[list[_Wanted], list
             continue
         file = Path(record["path"].strip()).expanduser()
         try:
-            start, end = _number(record.get("start_s")), _number(record.get("end_s"))
+            start, end = _span_of(record)
             value = parse_value(record["label"])
         except (ValueError, VoiceStudioError) as exc:
             failures.append((line, f"line {line}: {exc}"))
             continue
         wanted.append(_Wanted(line, f"line {line}", str(file if file.is_absolute() else (base / file).absolute()), None,
-                              start, end if start is not None else None,
-                              (record.get("annotator") or "").strip() or default_annotator, value,
+                              start, end, (record.get("annotator") or "").strip() or default_annotator, value,
                               (record.get("note") or "").strip() or None))
     return wanted, failures
 
@@ -302,8 +343,8 @@ def _ls_audio(data: dict) -> tuple[str | None, str]:
         local = parse_qs(parsed.query)["d"][0]
         return (local if os.path.isabs(local) else None), os.path.basename(local)
     path = unquote(parsed.path)
-    is_local = not parsed.scheme and os.path.isabs(path) and not path.startswith("/data/")
-    return (path if is_local else None), os.path.basename(path)
+    # An upload URL (/data/upload/...) is tried as a path too: it is simply not in the project.
+    return (path if not parsed.scheme and os.path.isabs(path) else None), os.path.basename(path)
 
 
 def _ls_annotator(annotation: dict, default: str) -> str:
@@ -315,11 +356,27 @@ def _ls_annotator(annotation: dict, default: str) -> str:
     return str(who).strip() if who not in (None, "") else default
 
 
-def _ls_value(values) -> str | None:
+def _ls_value(values) -> str:
+    """The stored label for a result's ``choices`` or ``labels`` list (Label Studio never clears)."""
     if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
         raise VoiceStudioError(f"expected one label, got {values!r}")
-    text = values[0].strip().lower()
-    return parse_value(LS_ALIASES.get(text, text))
+    text = values[0]
+    try:
+        value = parse_value(LS_ALIASES.get(text.strip().lower(), text))
+    except VoiceStudioError:
+        value = None
+    if value is None:  # unknown, or "None"/"clear": a class name here, never an instruction to clear
+        raise VoiceStudioError(f"unknown label {text!r}: use human, nonhuman or unsure (or {', '.join(LS_ALIASES)})")
+    return value
+
+
+def _ls_list(task: dict, key: str) -> list:
+    found = task.get(key)
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise VoiceStudioError(f"its {key} are not a list")
+    return found
 
 
 def _label_studio_wanted(path: Path, default_annotator: str) -> tuple[list[_Wanted], list[tuple[int, str]]]:
@@ -327,6 +384,8 @@ def _label_studio_wanted(path: Path, default_annotator: str) -> tuple[list[_Want
         tasks = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise VoiceStudioError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise VoiceStudioError(f"{path}: not a Label Studio export (nested too deeply)") from None
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
@@ -338,21 +397,34 @@ def _label_studio_wanted(path: Path, default_annotator: str) -> tuple[list[_Want
         if not name:
             failures.append((number, f"{where}: no audio in its data"))
             continue
-        for annotation in (task.get("annotations") or []) + (task.get("completions") or []):
+        try:
+            annotations = _ls_list(task, "annotations") + _ls_list(task, "completions")  # completions: old name
+        except VoiceStudioError as exc:
+            failures.append((number, f"{where}: {exc}"))
+            continue
+        for annotation in annotations:
             if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
                 continue
             who = _ls_annotator(annotation, default_annotator)
-            for result in annotation.get("result") or []:
+            results = annotation.get("result")
+            for result in results if isinstance(results, list) else []:
                 kind = result.get("type") if isinstance(result, dict) else None
                 if kind not in ("choices", "labels"):
                     continue  # text areas, ratings...: not labels
-                value = result.get("value") or {}
+                value = result.get("value")
                 try:
+                    if not isinstance(value, dict):
+                        raise VoiceStudioError(f"a {kind} result without a value object")
                     label = _ls_value(value.get(kind))
                     start = end = None
                     if kind == "labels":
-                        start, end = float(value["start"]), float(value["end"])
-                except (VoiceStudioError, KeyError, TypeError, ValueError) as exc:
+                        try:
+                            start, end = float(value["start"]), float(value["end"])
+                        except (KeyError, TypeError, ValueError):
+                            raise VoiceStudioError("a labels region needs numbers start and end (seconds)") from None
+                        if not (math.isfinite(start) and math.isfinite(end) and start < end):
+                            raise VoiceStudioError(f"region {start:g}-{end:g} s is not a span")
+                except VoiceStudioError as exc:
                     failures.append((number, f"{where}: {exc}"))
                     continue
                 wanted.append(_Wanted(number, where, audio, name, start, end, who, label, None, region=kind == "labels"))
