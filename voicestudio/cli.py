@@ -407,6 +407,110 @@ def cmd_train(args) -> int:
     return EXIT_OK
 
 
+def cmd_model(args) -> int:
+    if args.action == "inspect":
+        from voicestudio.model.inspect import inspect_model
+
+        found = inspect_model(args.model)
+        if args.json:
+            _print_json(found.to_dict())
+        else:
+            print(found.text())
+        return EXIT_OK
+    import contextlib
+
+    from voicestudio.model.convert import ConvertOptions, convert_model
+    from voicestudio.progress import TerminalBar
+
+    options = ConvertOptions(
+        quantize=args.quantize, inputs=_names(args.inputs), outputs=_names(args.outputs), signature=args.signature,
+        card=args.card, audio=args.audio, windows=args.windows, trust_code=args.trust_code)
+    project = None if args.audio else _open_project(args)
+    bar = TerminalBar("converting")
+    try:
+        # TensorFlow and its converter print progress on stdout: keep stdout for the result.
+        with contextlib.redirect_stdout(sys.stderr):
+            result = convert_model(args.source, args.out, options, project=project, progress=bar)
+    finally:
+        bar.close()
+        if project is not None:
+            project.close()
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.text())
+    return EXIT_OK
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+
+
+def cmd_device(args) -> int:
+    from voicestudio.device import registry
+
+    project = _open_project(args)
+    try:
+        return _device_action(args, project, registry)
+    finally:
+        project.close()
+
+
+def _device_action(args, project, registry) -> int:
+    if args.action == "add":
+        info = registry.add(project, args.name, args.uri, key_path=args.key, python_cmd=args.python,
+                            workdir=args.workdir)
+        if args.json:
+            _print_json(info.to_dict())
+        else:
+            print(f"added {info.name} ({info.uri}); check it with: voicestudio device check {info.name}")
+    elif args.action == "list":
+        found = registry.devices(project)
+        if args.json:
+            _print_json([d.to_dict() for d in found])
+        for d in found if not args.json else []:
+            arch = (d.check or {}).get("arch") or "not checked"
+            print(f"{d.name}\t{d.uri}\t{arch}\t{d.runs} runs")
+    elif args.action == "remove":
+        registry.remove(project, args.name)
+        print(f"removed {args.name} and its benchmark runs")
+    elif args.action == "check":
+        check = registry.run_check(project, args.name, trust_new_host=args.trust_new_host)
+        if args.json:
+            _print_json(check.to_dict())
+        else:
+            print(check.text())
+        return EXIT_OK if check.tools else EXIT_FAILURE
+    elif args.action == "bench":
+        from voicestudio.device.bench import BenchRequest, bench_model, parse_threads
+        from voicestudio.progress import TerminalBar
+
+        request = BenchRequest(threads=parse_threads(args.threads), runs=args.runs, warmup=args.warmup,
+                               tool=args.tool, runtime=args.runtime, timeout_s=args.timeout)
+        bar = TerminalBar("benchmarking")
+        try:
+            result = bench_model(project, args.name, args.model, request, trust_new_host=args.trust_new_host,
+                                 progress=bar)
+        finally:
+            bar.close()
+        if args.json:
+            _print_json(result.to_dict())
+        else:
+            print(result.text())
+        return EXIT_FAILURE if result.failed else EXIT_OK
+    elif args.action == "history":
+        rows = registry.history(project, args.name, limit=args.limit)
+        if args.json:
+            _print_json([r.to_dict() for r in rows])
+        for r in rows if not args.json else []:
+            timing = f"{r.avg_ms:.3f} ms" if r.avg_ms is not None else f"failed: {r.error}"
+            print(f"{r.run_id}\t{r.started_at:%Y-%m-%d %H:%M}\t{r.device}\t{r.model}\t{r.tool}\t"
+                  f"{r.threads} threads\t{timing}")
+    elif args.action == "log":
+        print(registry.raw_log(project, args.run_id), end="")
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     import importlib
 
@@ -514,6 +618,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="voice-detector")
+
+    p = add("model", cmd_model, "inspect a model, or convert a TensorFlow model to .tflite")
+    model_sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = model_sub.add_parser("inspect", parents=[common], help="inputs, outputs, operators, parameters, metadata, card")
+    q.add_argument("model", metavar="MODEL", help=".tflite, SavedModel folder, .keras/.h5 or frozen .pb")
+    q = model_sub.add_parser("convert", parents=[common], help="convert to .tflite, compare with the source, write the card (needs voicestudio[train])")
+    q.add_argument("source", metavar="SRC", help="SavedModel folder, .keras/.h5 file or frozen .pb GraphDef")
+    q.add_argument("out", metavar="OUT.tflite")
+    q.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none")
+    q.add_argument("--inputs", metavar="NAMES", help="frozen GraphDef: input tensor name (see model inspect)")
+    q.add_argument("--outputs", metavar="NAMES", help="frozen GraphDef: output tensor name")
+    q.add_argument("--signature", help="SavedModel signature (default: serving_default)")
+    q.add_argument("--card", metavar="CARD.json", help="card to start from (default: beside SRC, else the defaults)")
+    q.add_argument("--audio", metavar="FOLDER", help="audio for int8 calibration and the check (default: the project's clips)")
+    q.add_argument("--windows", type=int, default=300, help="feature windows to calibrate and compare on (default 300)")
+    q.add_argument("--trust-code", action="store_true", help="allow Keras Lambda layers (they run code stored in the file)")
+
+    p = add("device", cmd_device, "ARM devices: add, check, and time models on them")
+    device_sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = device_sub.add_parser("add", parents=[common], help="add a device: adb://SERIAL or ssh://user@host[:port]")
+    q.add_argument("name")
+    q.add_argument("uri", metavar="URI")
+    q.add_argument("--key", metavar="PATH", help="SSH private key (no passwords are stored)")
+    q.add_argument("--python", metavar="CMD", help="the device's Python command (default python3)")
+    q.add_argument("--workdir", metavar="DIR", help="where models go on the device (default ~/.voicestudio, or /data/local/tmp/voicestudio on Android)")
+    device_sub.add_parser("list", parents=[common], help="the project's devices")
+    q = device_sub.add_parser("remove", parents=[common], help="remove a device and its runs")
+    q.add_argument("name")
+    q = device_sub.add_parser("check", parents=[common], help="reachable? architecture, runtimes, benchmark_model")
+    q.add_argument("name")
+    q.add_argument("--trust-new-host", action="store_true", help="accept and record an SSH host key seen for the first time")
+    q = device_sub.add_parser("bench", parents=[common], help="push a model and time it on the device")
+    q.add_argument("name")
+    q.add_argument("model", metavar="MODEL.tflite")
+    q.add_argument("--threads", default="1", metavar="N,N,...", help="thread counts to time, e.g. 1,2,4 (default 1)")
+    q.add_argument("--runs", type=int, default=50, help="timed runs (default 50)")
+    q.add_argument("--warmup", type=int, default=5, help="warm-up runs (default 5)")
+    q.add_argument("--tool", choices=("auto", "benchmark_model", "python"), default="auto",
+                   help="auto: benchmark_model when the device has it, else the Python script")
+    q.add_argument("--runtime", choices=("auto", "ai-edge-litert", "tflite-runtime"), default="auto",
+                   help="the Python script's runtime (default: whichever imports, LiteRT first)")
+    q.add_argument("--timeout", type=float, default=600.0, help="seconds allowed per run (default 600)")
+    q.add_argument("--trust-new-host", action="store_true", help="accept and record an SSH host key seen for the first time")
+    q = device_sub.add_parser("history", parents=[common], help="benchmark runs, newest first")
+    q.add_argument("name", nargs="?", help="one device (default: all)")
+    q.add_argument("--limit", type=int)
+    q = device_sub.add_parser("log", parents=[common], help="the raw log of a benchmark run")
+    q.add_argument("run_id", type=int)
 
     p = add("clips", cmd_clips, "list clips with their current labels, or a review queue")
     p.add_argument("--queue", default="all", metavar="QUEUE",

@@ -217,28 +217,11 @@ def to_tflite(model, spec: FeatureSpec, *, quantize: str = "none", representativ
     the model as its trackable object keeps resource variables and unfolded
     BatchNorm: 50x slower per window.)
     """
+    from voicestudio.model.convert import configure
+
     tf = _tf()
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if quantize == "int8":
-        if representative is None or not len(representative):
-            raise VoiceStudioError("int8 quantisation needs a representative set")
-
-        def samples():
-            for image in representative:
-                yield [image[None, ..., None].astype(np.float32)]
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = samples
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    elif quantize == "float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif quantize == "dynamic":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif quantize != "none":
-        raise VoiceStudioError(f"unknown quantisation {quantize!r}")
+    configure(converter, tf, quantize, None if representative is None else representative[..., None])
     return converter.convert()
 
 

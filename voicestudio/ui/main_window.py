@@ -44,9 +44,11 @@ from voicestudio.store.project import PROJECT_SUFFIX
 from voicestudio.ui.audit_panel import AuditPanel, scrolling
 from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
+from voicestudio.ui.devices_panel import DevicesPanel
 from voicestudio.ui.export_dialog import ExportDialog
 from voicestudio.ui.job_bar import JobBar
 from voicestudio.ui.label_panel import LabelPanel, SessionProgress
+from voicestudio.ui.model_panel import ModelPanel
 from voicestudio.ui.playback import Player
 from voicestudio.ui.shortcuts import SHORTCUTS, ShortcutOverlay, key_sequences
 from voicestudio.ui.tasks import Tasks
@@ -134,6 +136,14 @@ class MainWindow(QMainWindow):
         self.audit_panel = AuditPanel()
         self.audit_dock = self._dock("Audit", scrolling(self.audit_panel), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.label_dock, self.audit_dock)
+        self.model_panel = ModelPanel(self.tasks, self._model_path)
+        self.model_dock = self._dock("Model", self.model_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.devices_panel = DevicesPanel(self.tasks, lambda: self.ws.project if self.ws else None,
+                                          self._model_path, self.show_error)
+        self.devices_dock = self._dock("Devices", scrolling(self.devices_panel), Qt.DockWidgetArea.RightDockWidgetArea)
+        for dock in (self.model_dock, self.devices_dock):
+            self.tabifyDockWidget(self.audit_dock, dock)
+        self.model_dock.visibilityChanged.connect(self._model_visibility)
         self.label_dock.raise_()
         self.audit_dock.visibilityChanged.connect(self._audit_visibility)
         self.audit_panel.cell_clicked.connect(self.show_cell)
@@ -198,6 +208,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._menu_action(file_menu, "Open &model (.tflite)…", self.choose_model, "Ctrl+M")
         self._menu_action(file_menu, "Use the &built-in model", lambda: self.switch_model(""))
+        self._menu_action(file_menu, "&Inspect a model…", self.model_dock.raise_, "Ctrl+Shift+M")
+        self._menu_action(file_menu, "Time models on &devices…", self.devices_dock.raise_, "Ctrl+Shift+D")
         file_menu.addSeparator()
         self._menu_action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
@@ -220,6 +232,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.list_dock.toggleViewAction())
         view_menu.addAction(self.label_dock.toggleViewAction())
         view_menu.addAction(self.audit_dock.toggleViewAction())
+        view_menu.addAction(self.model_dock.toggleViewAction())
+        view_menu.addAction(self.devices_dock.toggleViewAction())
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["show_shortcuts"])
 
@@ -296,6 +310,7 @@ class MainWindow(QMainWindow):
         else:
             self._select_first()
         self._show_session()
+        self.devices_panel.refresh()
         if np.isnan(ws.table.score).any():
             self.score_rest()  # the queues that use scores need every clip scored
         self.schedule_audit()
@@ -343,6 +358,18 @@ class MainWindow(QMainWindow):
         self.threshold_box.blockSignals(True)
         self.threshold_box.setValue(self.threshold)
         self.threshold_box.blockSignals(False)
+        if not self.model_dock.visibleRegion().isEmpty():  # a tab behind another is "visible" but unseen
+            self.model_panel.inspect_current()
+        else:
+            self.model_panel.inspection = None  # read again when the panel is shown
+
+    def _model_path(self) -> str | None:
+        detector = self.ws.model.detector if self.ws else None
+        return str(detector.path) if detector is not None else None
+
+    def _model_visibility(self, visible: bool) -> None:
+        if visible and self.model_panel.inspection is None:
+            self.model_panel.inspect_current()
 
     def choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()),

@@ -1,0 +1,1 @@
+"""Devices: transports (adb, ssh), checks and on-device benchmarks."""

@@ -1,0 +1,166 @@
+"""The project's devices and their benchmark history: what the CLI and the devices panel call."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from voicestudio.device.transport import DeviceAddress, DeviceError
+from voicestudio.errors import VoiceStudioError
+from voicestudio.store import devices as device_store
+from voicestudio.store import models as model_store
+from voicestudio.store.schema import BenchmarkRun, Device, Model
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    name: str
+    uri: str
+    key_path: str | None
+    python_cmd: str | None
+    workdir: str | None
+    check: dict | None  # the last `device check`
+    runs: int
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    run_id: int
+    device: str
+    model: str  # the model's name (from its card, else the file name)
+    model_sha256: str
+    tool: str
+    threads: int
+    status: str
+    avg_ms: float | None
+    median_ms: float | None
+    p90_ms: float | None
+    peak_memory_mb: float | None
+    started_at: datetime
+    error: str | None
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "started_at": self.started_at.isoformat(timespec="seconds")}
+
+
+def address(device: Device) -> DeviceAddress:
+    return DeviceAddress.parse(device.uri)
+
+
+def add(project, name: str, uri: str, *, key_path: str | None = None, python_cmd: str | None = None,
+        workdir: str | None = None) -> DeviceInfo:
+    parsed = DeviceAddress.parse(uri)  # a clear message for a bad URI before anything is stored
+    if key_path is not None:
+        key_path = str(Path(key_path).expanduser().absolute())
+        if not Path(key_path).is_file():
+            raise DeviceError(f"{key_path}: no such SSH key file")
+        if parsed.scheme == "adb":
+            raise DeviceError("--key is for SSH devices; adb uses the computer's adb keys")
+    with project.write() as s:
+        try:
+            device = device_store.add_device(s, name, str(parsed), key_path=key_path, python_cmd=python_cmd or None,
+                                             workdir=workdir or None)
+        except ValueError as exc:
+            raise VoiceStudioError(str(exc)) from None
+        return _info(s, device)
+
+
+def remove(project, name: str) -> None:
+    with project.write() as s:
+        if not device_store.remove_device(s, name):
+            raise VoiceStudioError(f"no device named {name!r} (see: voicestudio device list)")
+
+
+def device(project, name: str) -> Device:
+    with project.session() as s:
+        found = device_store.get_device(s, name)
+        if found is None:
+            raise VoiceStudioError(f"no device named {name!r} (add it: voicestudio device add {name} URI)")
+        return found
+
+
+def devices(project) -> list[DeviceInfo]:
+    with project.session() as s:
+        return [_info(s, d) for d in device_store.list_devices(s)]
+
+
+def _info(session, device: Device) -> DeviceInfo:
+    runs = len(device_store.list_benchmark_runs(session, device.id))
+    return DeviceInfo(device.name, device.uri, device.key_path, device.python_cmd, device.workdir,
+                      json.loads(device.info_json) if device.info_json else None, runs)
+
+
+def save_check(project, name: str, check) -> None:
+    with project.write() as s:
+        device_store.set_device_info(s, name, check.to_dict())
+
+
+def save_run(project, name: str, model_path: Path, sha256: str, request, run, started_at: datetime) -> int:
+    from voicestudio.model.card import card_path_for
+
+    card_file = card_path_for(model_path)
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8")) if card_file.is_file() else {}
+    except (OSError, ValueError):
+        card = {}
+    card = card if isinstance(card, dict) else {}
+    card.setdefault("name", Path(model_path).stem)
+    with project.write() as s:
+        model = model_store.register_model(s, sha256, str(model_path), card)
+        stored = device_store.add_benchmark_run(
+            s, device_store.get_device(s, name).id, model_sha256=sha256, tool=run.tool, threads=run.threads,
+            runs=request.runs, warmup=request.warmup, status=run.status, results=run.results, raw_log=run.raw_log,
+            error=run.error, model_id=model.id, started_at=started_at, duration_s=run.duration_s)
+        return stored.id
+
+
+def history(project, device_name: str | None = None, *, limit: int | None = None) -> list[HistoryRow]:
+    """Benchmark runs, newest first, of one device or all."""
+    from sqlalchemy import select
+
+    with project.session() as s:
+        statement = (select(BenchmarkRun, Device.name, Model.name)
+                     .join(Device, BenchmarkRun.device_id == Device.id)
+                     .outerjoin(Model, BenchmarkRun.model_id == Model.id)
+                     .order_by(BenchmarkRun.started_at.desc(), BenchmarkRun.id.desc()))
+        if device_name is not None:
+            statement = statement.where(Device.name == device(project, device_name).name)
+        if limit is not None:
+            statement = statement.limit(limit)
+        rows = []
+        for run, dev, model in s.execute(statement):
+            results = json.loads(run.results_json) if run.results_json else {}
+            rows.append(HistoryRow(run.id, dev, model or run.model_sha256[:12], run.model_sha256, run.tool,
+                                   run.threads, run.status, results.get("avg_ms"), results.get("median_ms"),
+                                   results.get("p90_ms"), results.get("peak_memory_mb"), run.started_at, run.error))
+        return rows
+
+
+def raw_log(project, run_id: int) -> str:
+    with project.session() as s:
+        run = s.get(BenchmarkRun, run_id)
+        if run is None:
+            raise VoiceStudioError(f"no benchmark run {run_id}")
+        return run.raw_log
+
+
+def run_check(project, name: str, *, trust_new_host: bool = False):
+    """Connect to the device, check it, and keep what was found with the device."""
+    from voicestudio.device.check import check_device
+    from voicestudio.device.transport import connect, default_workdir
+
+    found = device(project, name)
+    where = address(found)
+    transport = connect(found.uri, key_path=found.key_path, trust_new_host=trust_new_host)
+    try:
+        check = check_device(transport, python_cmd=found.python_cmd, workdir=found.workdir or default_workdir(where),
+                             android=where.scheme == "adb")
+    finally:
+        transport.close()
+    save_check(project, name, check)
+    return check
