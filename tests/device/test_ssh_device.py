@@ -154,6 +154,42 @@ def test_a_run_that_times_out_is_stored_with_its_partial_output(project, arm_boa
         (run,) = registry.history(p)
         assert run.status == "error" and run.error.startswith("timed out") and run.avg_ms is None
         assert registry.raw_log(p, run.run_id).startswith("$ ")
+    assert not still_running(str(arm_board))  # the run was killed on the device, not left behind
+
+
+def still_running(pattern: str, wait_s: float = 5.0) -> bool:
+    import subprocess
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode != 0:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_a_cancelled_bench_stops_the_device_and_keeps_the_run(project, arm_board):
+    import threading
+
+    from voicestudio.device.bench import BenchRequest, bench_model
+    from voicestudio.errors import VoiceStudioError
+
+    cancel = threading.Event()
+    started = []
+
+    def progress(p):
+        if p.message.startswith("timing"):
+            started.append(p)
+            threading.Timer(1.0, cancel.set).start()
+
+    with open_project(project) as p:
+        with pytest.raises(VoiceStudioError, match="cancelled"):
+            bench_model(p, "board", DEFAULT_MODEL, BenchRequest(threads=(1, 2), runs=100000), progress=progress,
+                        cancel=cancel)
+        (run,) = registry.history(p)  # the second thread count never started
+        assert started and run.status == "error" and run.error == "cancelled" and run.threads == 1
+    assert not still_running(str(arm_board))
 
 
 def _install_benchmark_model(workdir: Path, capture: str, exit_code: int = 0) -> Path:

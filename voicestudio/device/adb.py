@@ -18,10 +18,13 @@ from voicestudio.device.transport import (
     DEFAULT_TIMEOUT_S,
     CommandResult,
     DeviceAddress,
+    DeviceCancelled,
     DeviceError,
     DeviceTimeout,
     quote,
 )
+
+POLL_S = 0.1  # how often a running adb command looks at its cancel token
 
 ADB_SPEAKS = ("error:", "adb:", "* daemon")  # how adb's own messages begin
 # What adb prints about the device itself -> what the user should do.
@@ -55,8 +58,8 @@ class AdbTransport:
     def argv(self, *args: str) -> list[str]:
         return [self.tool, "-s", self.address.serial, *args]
 
-    def run(self, command: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
-        result = self._adb(["shell", command], timeout=timeout)
+    def run(self, command: str, *, timeout: float = DEFAULT_TIMEOUT_S, cancel=None) -> CommandResult:
+        result = self._adb(["shell", command], timeout=timeout, cancel=cancel)
         problem = self._explain(result.stderr) if result.exit_code != 0 else None
         if problem:
             raise DeviceError(problem)
@@ -73,17 +76,28 @@ class AdbTransport:
     def close(self) -> None:
         pass
 
-    def _adb(self, args: list[str], *, timeout: float) -> CommandResult:
+    def _adb(self, args: list[str], *, timeout: float, cancel=None) -> CommandResult:
         start = time.monotonic()
         try:
-            done = subprocess.run(self.argv(*args), capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            output = (exc.stdout or b"").decode(errors="replace") + (exc.stderr or b"").decode(errors="replace")
-            raise DeviceTimeout(f"{self.address}: adb {args[0]} gave no answer within {timeout:g} s", output) from None
+            process = subprocess.Popen(self.argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise DeviceError(f"cannot run {self.tool} ({exc.strerror or exc})") from None
-        return CommandResult(done.returncode, done.stdout.decode(errors="replace"),
-                             done.stderr.decode(errors="replace"), time.monotonic() - start)
+        while True:
+            try:
+                out, err = process.communicate(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                cancelled = cancel is not None and cancel.is_set()
+                if not cancelled and time.monotonic() - start <= timeout:
+                    continue
+                process.kill()
+                out, err = process.communicate()
+                output = out.decode(errors="replace") + err.decode(errors="replace")
+                if cancelled:
+                    raise DeviceCancelled(f"{self.address}: cancelled", output) from None
+                raise DeviceTimeout(f"{self.address}: adb {args[0]} gave no answer within {timeout:g} s", output) from None
+        return CommandResult(process.returncode, out.decode(errors="replace"), err.decode(errors="replace"),
+                             time.monotonic() - start)
 
     def _explain(self, text: str) -> str | None:
         """adb's own complaint about the device, if ``text`` has one (remote errors are left alone)."""

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from voicestudio.device.benchmark_output import BenchmarkOutputError, parse_benchmark_output
 from voicestudio.device.check import DeviceCheck, _ending, check_device, push_script, remote_path, script_json
 from voicestudio.device.check import ensure_file
-from voicestudio.device.transport import DeviceError, DeviceTimeout, connect, default_workdir, quote
+from voicestudio.device.transport import DeviceCancelled, DeviceError, DeviceTimeout, connect, default_workdir, quote
 from voicestudio.errors import VoiceStudioError
 from voicestudio.model.runtime import check_tflite_file, file_sha256
 from voicestudio.progress import report
@@ -133,14 +133,31 @@ def _python_results(output: str) -> dict:
     return results
 
 
-def run_one(transport, command: str, tool: str, threads: int, timeout_s: float) -> BenchRun:
+PID_MARKER = "VOICESTUDIO_PID "
+
+
+def _stop_remote(transport, output: str) -> None:
+    """Kill a run that timed out or was cancelled: closing the connection does not stop it."""
+    pids = [line[len(PID_MARKER):].strip() for line in output.splitlines() if line.startswith(PID_MARKER)]
+    if pids and pids[0].isdigit():
+        try:
+            transport.run(f"kill {pids[0]} 2>/dev/null; sleep 1; kill -9 {pids[0]} 2>/dev/null; true", timeout=15)
+        except DeviceError:
+            pass  # best effort: the device may be gone
+
+
+def run_one(transport, command: str, tool: str, threads: int, timeout_s: float, cancel=None) -> BenchRun:
+    """One timed run; a failure of any kind is an ``error`` run with its log, never an exception
+    (but for a cancel, which is stored and then raised)."""
     started = time.monotonic()
     header = f"$ {command}\n"
     try:
-        result = transport.run(command, timeout=timeout_s)
+        # The shell says its PID, then becomes the command: a run that must stop can be killed.
+        result = transport.run(f"echo {PID_MARKER}$$; exec {command}", timeout=timeout_s, cancel=cancel)
     except DeviceTimeout as exc:
-        return BenchRun(threads, tool, "error", None, f"timed out after {timeout_s:g} s", header + exc.output,
-                        time.monotonic() - started)
+        _stop_remote(transport, exc.output)
+        error = "cancelled" if isinstance(exc, DeviceCancelled) else f"timed out after {timeout_s:g} s"
+        return BenchRun(threads, tool, "error", None, error, header + exc.output, time.monotonic() - started)
     log = header + result.output
     try:
         if tool == "benchmark_model":
@@ -215,11 +232,13 @@ def bench_model(project, device_name: str, model_path, request: BenchRequest = B
                     "--warmup", str(request.warmup), "--runtime", runtime])
             started_at = datetime.now(timezone.utc)
             run = run_one(transport, command, tool if runtime is None else f"python:{runtime}", threads,
-                          request.timeout_s)
-            if run.status != "ok":
+                          request.timeout_s, cancel)
+            if run.status != "ok" and run.error != "cancelled":
                 run.error += _runtime_hint(model_path, check, runtime)
             run.run_id = registry.save_run(project, device.name, model_path, sha, request, run, started_at)
             bench.runs.append(run)
+            if run.error == "cancelled":
+                raise VoiceStudioError("cancelled")
         report(progress, len(request.threads), len(request.threads), "done")
         return bench
     finally:

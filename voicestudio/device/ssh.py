@@ -20,6 +20,7 @@ from voicestudio.device.transport import (
     DEFAULT_TIMEOUT_S,
     CommandResult,
     DeviceAddress,
+    DeviceCancelled,
     DeviceError,
     DeviceTimeout,
     quote,
@@ -111,10 +112,10 @@ class SshTransport:
         self._client = client
 
     # Commands -----------------------------------------------------------------------
-    def run(self, command: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
+    def run(self, command: str, *, timeout: float = DEFAULT_TIMEOUT_S, cancel=None) -> CommandResult:
         channel = self._open(command)
         channel.shutdown_write()
-        return self._collect(channel, command, timeout)
+        return self._collect(channel, command, timeout, cancel)
 
     def push(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Stream the file into ``remote.part`` and rename it, so a broken push leaves no half file."""
@@ -146,7 +147,7 @@ class SshTransport:
             raise DeviceError(f"{self.address}: the connection was lost ({_reason(exc)})") from None
         return channel
 
-    def _collect(self, channel, command: str, timeout: float) -> CommandResult:
+    def _collect(self, channel, command: str, timeout: float, cancel=None) -> CommandResult:
         start = time.monotonic()
         out, err = bytearray(), bytearray()
         while True:
@@ -161,6 +162,9 @@ class SshTransport:
                 continue
             if channel.exit_status_ready() or channel.closed:
                 break
+            if cancel is not None and cancel.is_set():
+                channel.close()
+                raise DeviceCancelled(f"{self.address}: cancelled", _text(out) + _text(err))
             if time.monotonic() - start > timeout:
                 channel.close()
                 output = _text(out) + _text(err)

@@ -33,6 +33,10 @@ class DeviceTimeout(DeviceError):
         self.output = output
 
 
+class DeviceCancelled(DeviceTimeout):
+    """The user cancelled a remote command; ``output`` is what it printed until then."""
+
+
 @dataclass(frozen=True)
 class DeviceAddress:
     scheme: str  # "ssh" or "adb"
@@ -97,8 +101,9 @@ def quote(args: list[str] | tuple[str, ...]) -> str:
 class Transport(Protocol):
     address: DeviceAddress
 
-    def run(self, command: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
-        """Run a shell command line; a ``DeviceTimeout`` (with the output so far) after ``timeout``."""
+    def run(self, command: str, *, timeout: float = DEFAULT_TIMEOUT_S, cancel=None) -> CommandResult:
+        """Run a shell command line; a ``DeviceTimeout`` (with the output so far) after ``timeout``,
+        a ``DeviceCancelled`` as soon as ``cancel.is_set()``."""
 
     def push(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Copy a local file to ``remote`` (a path on the device)."""
