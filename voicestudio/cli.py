@@ -511,6 +511,12 @@ def _device_action(args, project, registry) -> int:
     return EXIT_OK
 
 
+def cmd_selftest(args) -> int:
+    from voicestudio.selftest import run_selftest
+
+    return run_selftest()
+
+
 def cmd_gui(args) -> int:
     import importlib
 
@@ -666,6 +672,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int)
     q = device_sub.add_parser("log", parents=[common], help="the raw log of a benchmark run")
     q.add_argument("run_id", type=int)
+
+    add("selftest", cmd_selftest, "check this installation headless: decode, features, model, project, window, export")
 
     p = add("clips", cmd_clips, "list clips with their current labels, or a review queue")
     p.add_argument("--queue", default="all", metavar="QUEUE",

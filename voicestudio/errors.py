@@ -27,10 +27,13 @@ class MissingExtraError(VoiceStudioError):
     """An optional dependency is needed for this action."""
 
     def __init__(self, what: str, extra: str, package: str):
-        super().__init__(
-            f"{what} needs the optional package '{package}': "
-            f"pip install 'voicestudio[{extra}]'"
-        )
+        import sys
+
+        if getattr(sys, "frozen", False):  # the packaged app: nothing can be pip-installed into it
+            super().__init__(f"{what} needs '{package}', which the packaged VoiceStudio leaves out: "
+                             f"use VoiceStudio installed with pip install 'voicestudio[{extra}]'")
+        else:
+            super().__init__(f"{what} needs the optional package '{package}': pip install 'voicestudio[{extra}]'")
 
 
 class ModelError(VoiceStudioError):

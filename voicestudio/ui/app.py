@@ -10,7 +10,10 @@ import os
 import sys
 import time
 
+from pathlib import Path
+
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from voicestudio.settings import load_settings
@@ -19,6 +22,7 @@ from voicestudio.ui.main_window import MainWindow
 # Set by benchmarks/bench_ui.py: the launcher's time.time() at spawn. The window
 # then prints when it became visible and when its first clip was drawn, and quits.
 STARTUP_CLOCK_ENV = "VOICESTUDIO_STARTUP_CLOCK"
+ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "voicestudio.png"
 
 
 def project_to_open(cli_value, settings) -> str:
@@ -39,15 +43,24 @@ def make_app() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("VoiceStudio")
     app.setApplicationName("VoiceStudio")
+    app.setWindowIcon(QIcon(str(ICON)))
     return app
 
 
 def run(args) -> int:
+    from voicestudio.logs import setup_logging
+    from voicestudio.ui import crash
+
     app = make_app()
+    reporter = crash.install(setup_logging())
     settings = load_settings()
-    window = MainWindow(settings)
-    window.show()
-    target = project_to_open(getattr(args, "db", None), settings)
+    target = project_to_open(getattr(args, "db", None), settings)  # a bad --db is a usage error, not a crash
+    try:
+        window = MainWindow(settings)
+        window.show()
+    except Exception:  # no window yet: the dialog is the only way to tell (no console on Windows)
+        reporter(*sys.exc_info())
+        return 1
     QTimer.singleShot(0, lambda: window.open_project(target))
     clock = os.environ.get(STARTUP_CLOCK_ENV)
     if clock:
