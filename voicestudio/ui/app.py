@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
