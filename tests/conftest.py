@@ -21,6 +21,10 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.delenv("VOICESTUDIO_DB", raising=False)
+    monkeypatch.delenv("VOICESTUDIO_PATH_MAP", raising=False)
+    from voicestudio import pathmap
+
+    pathmap.use(None)  # read again from this test's own settings
     return home
 
 
@@ -82,3 +86,19 @@ def arm_python():
         return devicehost.arm_python(device_cache_dir())
     except RuntimeError as exc:
         pytest.fail(f"could not build the ARM Python: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server on 127.0.0.1 (Debian's), a throwaway cluster for this session."""
+    import pghost
+
+    _require(pghost.find_bin_dir, pghost.APT_PACKAGE, "PostgreSQL")
+    try:
+        server = pghost.start_postgres()
+    except RuntimeError as exc:
+        pytest.fail(f"could not start PostgreSQL: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -537,6 +537,9 @@ def _common_options(in_command: bool) -> argparse.ArgumentParser:
     common.add_argument("--db", help="project database: a file path or SQLAlchemy URL (default: $VOICESTUDIO_DB, else the default project)", **default)
     common.add_argument("--json", action="store_true", help="machine-readable output on stdout", **default)
     common.add_argument("--debug", action="store_true", help="show full tracebacks", **default)
+    common.add_argument("--path-map", metavar="STORED=LOCAL[;...]",
+                        help="where a shared project's audio is on this machine (default: $VOICESTUDIO_PATH_MAP, "
+                             "else the settings)", **default)
     return common
 
 
@@ -690,6 +693,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_gui)
+    if getattr(args, "path_map", None):
+        from voicestudio import pathmap
+
+        try:
+            pathmap.use(pathmap.PathMap.parse(args.path_map))
+        except ValueError as exc:
+            parser.print_usage(sys.stderr)
+            print(f"voicestudio: error: --path-map: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         return func(args)
     except UsageError as exc:

@@ -30,6 +30,7 @@ class Settings:
     queue: str = "unlabelled"
     auto_advance: bool = True
     uncertain_margin: float = 0.15  # "uncertain" = score within this of the threshold
+    path_map: str = ""  # STORED=LOCAL prefixes for a shared project's audio (see voicestudio.pathmap)
 
     def remember_project(self, target: str) -> None:
         target = str(target)

@@ -1,4 +1,5 @@
-"""Fixtures for the store tests: real SQLite project files in tmp_path."""
+"""Fixtures for the store tests: a real SQLite project file in tmp_path, and the same tests
+again on a fresh database of a real PostgreSQL server (``pg_server``, started by the tests)."""
 
 import pytest
 
@@ -6,8 +7,21 @@ from voicestudio.store import clips
 from voicestudio.store.project import open_project
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def project(request, tmp_path):
+    """The project, on each backend."""
+    if request.param == "postgresql":
+        target = request.getfixturevalue("pg_server").new_database()
+    else:
+        target = tmp_path / "p.vsproj"
+    p = open_project(target)
+    yield p
+    p.close()
+
+
 @pytest.fixture
-def project(tmp_path):
+def sqlite_project(tmp_path):
+    """For what only SQLite has (the file, PRAGMAs, triggers): ``tmp_path / "p.vsproj"``."""
     p = open_project(tmp_path / "p.vsproj")
     yield p
     p.close()

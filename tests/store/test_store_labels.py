@@ -119,7 +119,8 @@ def test_bad_values_annotators_and_clips_are_refused(project, make_clips):
         assert labels.add_label(s, clip, " ann ", "human").annotator == "ann"
 
 
-def test_database_refuses_values_outside_the_set_and_any_update_or_delete(project, make_clips, tmp_path):
+def test_database_refuses_values_outside_the_set_and_any_update_or_delete(sqlite_project, make_clips, tmp_path):
+    project = sqlite_project
     (clip,) = make_clips(project, 1)
     with project.write() as s:
         labels.add_label(s, clip, "ann", "human")

@@ -84,6 +84,8 @@ class ClipTable:
         if row is None:
             return None
         votes = self.votes.setdefault(row, {})
+        if annotator in votes and votes[annotator][0] > event_id:
+            return row  # an older event than the one shown (read again by a refresh)
         if value is None:
             votes.pop(annotator, None)
         else:

@@ -97,3 +97,35 @@ def reload_table(project: Project, annotator: str, model_id: int | None) -> Clip
 def model_scores(project: Project, model_id: int) -> dict[int, float]:
     with project.session() as session:
         return clip_scores(session, model_id)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What other programs wrote since the window last looked."""
+
+    events: list[tuple[int, int, str, str | None]]  # (event id, clip id, annotator, value), oldest first
+    clips: int  # clips in the project now: more than the window holds means someone imported
+
+
+def last_event_id(project: Project) -> int:
+    from sqlalchemy import func, select
+
+    from voicestudio.store.schema import LabelEvent
+
+    with project.session() as session:
+        return int(session.scalar(select(func.max(LabelEvent.id))) or 0)
+
+
+def changes_since(project: Project, after_id: int) -> Changes:
+    """Label events with an id above ``after_id``, and the project's clip count."""
+    from sqlalchemy import func, select
+
+    from voicestudio.store.schema import Clip, LabelEvent
+
+    with project.session() as session:
+        events = session.execute(
+            select(LabelEvent.id, LabelEvent.clip_id, LabelEvent.annotator, LabelEvent.value)
+            .where(LabelEvent.id > after_id).order_by(LabelEvent.id)
+        ).all()
+        clips = session.scalar(select(func.count(Clip.id)))
+    return Changes([tuple(e) for e in events], int(clips or 0))

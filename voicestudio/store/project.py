@@ -155,6 +155,8 @@ def open_project(target: str | os.PathLike | None = None, *, busy_timeout_s: flo
             if url.database and url.database != ":memory:":
                 return open_project(url.database, busy_timeout_s=busy_timeout_s)
             return _opened(sqlite_engine(None), label, state=None)
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")  # psycopg 3 (a dependency), not SQLAlchemy's psycopg2
         try:
             from sqlalchemy import create_engine
 

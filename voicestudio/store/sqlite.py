@@ -16,7 +16,9 @@ timeout runs out, BEGIN IMMEDIATE is retried a few times.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 
@@ -32,7 +34,6 @@ BUSY_TIMEOUT_S = 30.0
 BEGIN_OPTION = "sqlite_begin"  # execution option: DEFERRED (default) or IMMEDIATE
 BEGIN_RETRIES = 3  # further BEGIN IMMEDIATE attempts once the busy timeout has run out
 RETRY_PAUSE_S = 0.05  # doubled after each attempt
-SQLITE_MAGIC = b"SQLite format 3\x00"
 _BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
 
 
@@ -48,20 +49,25 @@ def inspect_file(path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Database
     Raises ProjectError for a folder, an unreadable file or one that is not an
     SQLite database. Nothing is written: opening for real switches the file to
     WAL mode, which would already change a file that is not ours.
+
+    The file is never opened outside SQLite. Closing any descriptor of a file drops
+    every POSIX lock this process holds on it; if this process already has the
+    project open, another program closing it would then think it was the last one,
+    checkpoint and delete the WAL under this process's feet ("database disk image
+    is malformed"). SQLite's own connections share their locks and avoid that.
     """
-    if path.is_dir():
-        raise ProjectError(f"{path}: is a folder, not a project file")
     try:
-        with open(path, "rb") as f:
-            head = f.read(len(SQLITE_MAGIC))
+        info = path.stat()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not head:
+    if stat.S_ISDIR(info.st_mode):
+        raise ProjectError(f"{path}: is a folder, not a project file")
+    if info.st_size == 0:
         return None
-    if head != SQLITE_MAGIC:
-        raise ProjectError(f"{path}: not a VoiceStudio project (not an SQLite database)")
+    if not os.access(path, os.R_OK):
+        raise ProjectError(f"{path}: cannot read (permission denied)")
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=busy_timeout_s)
         try:
@@ -76,6 +82,8 @@ def inspect_file(path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Database
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):
+            raise ProjectError(f"{path}: not a VoiceStudio project (not an SQLite database)") from None
         raise ProjectError(f"{path}: not a usable SQLite database ({exc})") from None
     return DatabaseState(revision, tables, application_id)
 

@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 8  # opened clips kept for going back and forth
 QUEUE_SETTLE_MS = 150  # threshold edits settle this long before queues are recomputed
 AUDIT_SETTLE_MS = 400  # labels, scores and threshold settle this long before the audit is recomputed
+CHANGE_POLL_MS = 2000  # how often the window looks for labels written by other programs
+LOOKBACK_EVENTS = 200  # event ids re-read each time: PostgreSQL may commit ids out of order
 LONG_CLIP_JOB = "Preparing the long recording"
 
 
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
     label_written = Signal(dict)  # the event, once it is in the database
     audit_shown = Signal(object)  # the Audit, once the panel shows it
     export_finished = Signal(object)  # the ExportResult
+    labels_refreshed = Signal(int)  # clips whose labels other programs changed, once shown
 
     def __init__(self, settings: Settings, *, settings_file: Path | None = None):
         super().__init__()
@@ -97,6 +100,12 @@ class MainWindow(QMainWindow):
         self._queue_timer.timeout.connect(self._recompute_queue)
         self._audit_timer = QTimer(self, singleShot=True, interval=AUDIT_SETTLE_MS)
         self._audit_timer.timeout.connect(self.refresh_audit)
+        # Other annotators (and the CLI) write to the same project: their labels show up here.
+        self._seen_events: set[int] = set()
+        self._seen_max = 0
+        self._change_poll_busy = False
+        self._change_timer = QTimer(self, interval=CHANGE_POLL_MS)
+        self._change_timer.timeout.connect(self._poll_changes)
         self.views.show_message("Opening the project…")
 
     # Building ------------------------------------------------------------------
@@ -228,6 +237,7 @@ class MainWindow(QMainWindow):
                      "pan_left", "pan_right"):
             view_menu.addAction(self.actions_by_name[name])
         self.actions_by_name["toggle_loop"].setCheckable(True)
+        self._menu_action(view_menu, "&Refresh from the project", self.refresh, "F5")
         view_menu.addSeparator()
         view_menu.addAction(self.list_dock.toggleViewAction())
         view_menu.addAction(self.label_dock.toggleViewAction())
@@ -311,6 +321,7 @@ class MainWindow(QMainWindow):
             self._select_first()
         self._show_session()
         self.devices_panel.refresh()
+        self._watch_changes()
         if np.isnan(ws.table.score).any():
             self.score_rest()  # the queues that use scores need every clip scored
         self.schedule_audit()
@@ -703,6 +714,7 @@ class MainWindow(QMainWindow):
         self.write_in_flight = False
         ws = self.ws
         row = ws.table.record(event["clip_id"], event["annotator"], event["event_id"], event["value"])
+        self._seen_events.add(event["event_id"])
         if row is not None:
             self.clip_list.model.row_updated(row)
         self._refresh_history(event["clip_id"])
@@ -865,6 +877,78 @@ class MainWindow(QMainWindow):
 
         self.tasks.start_job(f"Importing labels from {Path(path).name}", importing, on_done=imported)
 
+    # Other programs' labels -------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the whole project again (View ▸ Refresh, F5); new clips imported elsewhere appear."""
+        ws = self.ws
+        if ws is None:
+            return
+
+        def read():
+            return workspace.last_event_id(ws.project), workspace.reload_table(
+                ws.project, self.settings.annotator, ws.model.model_id)
+
+        def done(result):
+            if ws is self.ws:
+                self._seen_max, table = result
+                self._seen_events.clear()
+                self._replace_table(table)
+                self.statusBar().showMessage("Refreshed from the project", 5000)
+
+        self.tasks.submit(read, on_done=done)
+
+    def _watch_changes(self) -> None:
+        ws = self.ws
+
+        def started(last_id: int) -> None:
+            if ws is self.ws:
+                self._seen_max = last_id
+                self._seen_events.clear()
+                self._change_timer.start()
+
+        self.tasks.submit(workspace.last_event_id, ws.project, on_done=started)
+
+    def _poll_changes(self) -> None:
+        ws = self.ws
+        if ws is None or self._change_poll_busy or self._closing:
+            return
+        self._change_poll_busy = True
+
+        def failed(exc) -> None:
+            self._change_poll_busy = False  # a busy or unreachable database: try again next time
+
+        self.tasks.submit(workspace.changes_since, ws.project, max(0, self._seen_max - LOOKBACK_EVENTS),
+                          on_done=lambda changes: self._apply_changes(ws, changes), on_error=failed)
+
+    def _apply_changes(self, ws, changes: workspace.Changes) -> None:
+        self._change_poll_busy = False
+        if ws is not self.ws:
+            return
+        if changes.clips != len(ws.table):
+            self.refresh()  # clips were imported (or removed) elsewhere
+            return
+        rows, clips = set(), set()
+        for event_id, clip_id, annotator, value in changes.events:
+            if event_id in self._seen_events:
+                continue
+            self._seen_events.add(event_id)
+            row = ws.table.record(clip_id, annotator, event_id, value)
+            if row is not None:
+                rows.add(row)
+                clips.add(clip_id)
+        if changes.events:
+            self._seen_max = max(self._seen_max, changes.events[-1][0])
+            self._seen_events = {i for i in self._seen_events if i > self._seen_max - 2 * LOOKBACK_EVENTS}
+        if not rows:
+            return
+        for row in rows:
+            self.clip_list.model.row_updated(row)
+        if self.current_clip_id in clips:
+            self._refresh_history(self.current_clip_id)
+        self.schedule_audit()
+        self.statusBar().showMessage(f"{len(rows)} clip{'s' * (len(rows) != 1)} labelled elsewhere", 5000)
+        self.labels_refreshed.emit(len(rows))
+
     def _replace_table(self, table) -> None:
         self.ws.table = table
         self.clip_list.model.set_table(table, self._queue_request())
@@ -934,6 +1018,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._audit_timer.stop()
         self._queue_timer.stop()
+        self._change_timer.stop()
         self.player.stop()
         state = QSettings()
         state.setValue("window/geometry", self.saveGeometry())

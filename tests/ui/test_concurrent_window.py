@@ -1,0 +1,50 @@
+"""The window open on a project while other annotators (other processes) label it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from test_concurrent_annotators import finish, start_workers
+
+from voicestudio.store import clips as clip_store
+from voicestudio.store import labels as label_store
+from voicestudio.store.project import open_project
+
+WAIT_MS = 30000
+
+
+def shown_votes(window) -> dict[tuple[int, str], str]:
+    table = window.ws.table
+    return {(int(table.ids[row]), who): value for row, votes in table.votes.items() for who, (_, value) in votes.items()}
+
+
+def stored_votes(path) -> dict[tuple[int, str], str]:
+    with open_project(path) as project, project.session() as s:
+        return {(c, cur.annotator): cur.value for c, cur in label_store.current_labels(s).items()} | {
+            (c, who): cur.value for who in ("ann0", "ann1", "tester")
+            for c, cur in label_store.current_labels(s, who).items()}
+
+
+def test_labels_from_other_processes_appear_without_a_restart(qtbot, open_window, project_file, clip_folder):
+    window = open_window(project_file)
+    with open_project(project_file) as project, project.session() as s:
+        ids = [row.id for row in clip_store.list_clips(s)]
+    window.label_human()  # the window's own annotator labels too, meanwhile
+    qtbot.waitUntil(lambda: not window.write_in_flight, timeout=WAIT_MS)
+    finish(start_workers(str(project_file), 2, 40, ids))
+    expected = stored_votes(project_file)
+    qtbot.waitUntil(lambda: shown_votes(window) == expected, timeout=WAIT_MS)  # polled, no F5
+    assert {who for _, who in expected} == {"ann0", "ann1", "tester"}
+
+    # Clips imported by another process: the list grows on its own.
+    extra = clip_folder.parent / "more"
+    extra.mkdir()
+    (extra / "e.wav").write_bytes((clip_folder / "b-tone.wav").read_bytes()[:-100] + b"\0" * 100)
+    done = subprocess.run([sys.executable, "-m", "voicestudio", "--db", str(project_file), "import", str(extra)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: len(window.ws.table) == len(ids) + 1, timeout=WAIT_MS)
+    window.refresh()  # F5 reads everything again and changes nothing
+    qtbot.wait(300)
+    assert shown_votes(window) == stored_votes(project_file)
