@@ -511,6 +511,19 @@ def _device_action(args, project, registry) -> int:
     return EXIT_OK
 
 
+def cmd_db(args) -> int:
+    from voicestudio.store.backup import backup_project
+    from voicestudio.store.project import resolve_project_target
+
+    report = backup_project(resolve_project_target(args.db), args.out, force=args.force)
+    if args.json:
+        _print_json({**report.__dict__, "path": str(report.path)})
+    else:
+        print(f"backed up {report.label_events} label events, {report.clips} clips of {report.files} files to "
+              f"{report.path} ({report.size_bytes / 1e6:.1f} MB, integrity {report.integrity}, {report.duration_s:.2f} s)")
+    return EXIT_OK
+
+
 def cmd_selftest(args) -> int:
     from voicestudio.selftest import run_selftest
 
@@ -675,6 +688,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int)
     q = device_sub.add_parser("log", parents=[common], help="the raw log of a benchmark run")
     q.add_argument("run_id", type=int)
+
+    p = add("db", cmd_db, "the project database itself")
+    db_sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = db_sub.add_parser("backup", parents=[common], help="a consistent copy of a live SQLite project (others may keep labelling)")
+    q.add_argument("out", metavar="OUT.vsproj")
+    q.add_argument("--force", action="store_true", help="replace an existing OUT")
 
     add("selftest", cmd_selftest, "check this installation headless: decode, features, model, project, window, export")
 
