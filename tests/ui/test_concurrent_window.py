@@ -48,3 +48,20 @@ def test_labels_from_other_processes_appear_without_a_restart(qtbot, open_window
     window.refresh()  # F5 reads everything again and changes nothing
     qtbot.wait(300)
     assert shown_votes(window) == stored_votes(project_file)
+
+
+def test_the_window_on_a_postgresql_project(qtbot, open_window, pg_server, clip_folder):
+    from voicestudio.dataset.importer import import_paths
+
+    url = pg_server.new_database()
+    with open_project(url) as project:
+        assert import_paths(project, [clip_folder]).clips_added == 4
+    window = open_window(url)
+    with qtbot.waitSignal(window.label_written, timeout=WAIT_MS) as written:
+        window.label_human()
+    with open_project(url) as project, project.session() as s:
+        current = label_store.current_labels(s, "tester")
+    assert current[written.args[0]["clip_id"]].value == "human"
+    finish(start_workers(url, 2, 10, [int(i) for i in window.ws.table.ids]))
+    qtbot.waitUntil(lambda: {who for votes in window.ws.table.votes.values() for who in votes} == {"tester", "ann0", "ann1"},
+                    timeout=WAIT_MS)
