@@ -1,5 +1,7 @@
 """Path prefix maps: one shared project, its audio in a different place on each machine."""
 
+import json
+
 import pytest
 
 from voicestudio import pathmap
@@ -40,3 +42,39 @@ def test_the_active_map_comes_from_the_environment_then_the_settings(monkeypatch
     monkeypatch.setenv(pathmap.ENV_VAR, "/srv/a=/data/a")
     assert pathmap.active().local("/srv/a/x.wav") == "/data/a/x.wav"
     pathmap.use(None)
+
+
+def test_a_project_moves_between_machines(tmp_path, capsys):
+    """Imported on machine A; machine B has the same audio elsewhere and a path map."""
+    import shutil
+
+    import audiofiles
+    from voicestudio.cli import main
+    from voicestudio.store import clips as clip_store
+    from voicestudio.store.project import open_project
+
+    a_audio, b_audio = tmp_path / "machine-a" / "audio", tmp_path / "machine-b" / "share"
+    a_audio.mkdir(parents=True)
+    for i in range(3):
+        audiofiles.write(a_audio / f"clip{i}.wav", audiofiles.speechlike(16000, 1.5, seed=i), 16000)
+    db = str(tmp_path / "team.vsproj")
+    assert main(["--db", db, "import", str(a_audio)]) == 0
+    assert main(["--db", db, "label", str(a_audio / "clip0.wav"), "human", "--annotator", "a"]) == 0
+    shutil.copytree(a_audio, b_audio)
+    shutil.rmtree(tmp_path / "machine-a")  # only machine B's copy exists now
+    audiofiles.write(b_audio / "new.wav", audiofiles.speechlike(16000, 1.5, seed=9), 16000)
+    capsys.readouterr()
+
+    on_b = ["--db", db, "--path-map", f"{a_audio}={b_audio}"]
+    assert main([*on_b, "--json", "import", str(b_audio)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["files_added"], report["files_unchanged"], report["files_relinked"]) == (1, 3, 0)
+    with open_project(db) as project, project.session() as s:
+        assert sorted(r.path for r in clip_store.list_clips(s)) == [
+            str(a_audio / f"clip{i}.wav") for i in range(3)] + [str(a_audio / "new.wav")]  # one shared form
+    assert main([*on_b, "--json", "score"]) == 0
+    assert json.loads(capsys.readouterr().out)["scored"] == 4  # the audio is read where it is on B
+    assert main([*on_b, "label", str(b_audio / "clip1.wav"), "nonhuman", "--annotator", "b"]) == 0
+    assert main([*on_b, "export", str(tmp_path / "out")]) == 0
+    assert main(["--db", db, "score", "--rescore"]) == 1  # without the map, machine B finds nothing
+    assert "no such file" in capsys.readouterr().err

@@ -59,10 +59,15 @@ def _batch(args, label: str, work):
         project.close()
 
 
+def _one_line(text) -> str:
+    """A file name on one line: newlines and other control characters escaped (they are legal in names)."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
 def _exit_with(failures) -> int:
     """One stderr line per failed file; exit 1 if any failed."""
     for problem in failures:
-        print(f"voicestudio: {problem.path}: {problem.reason}", file=sys.stderr)
+        print(f"voicestudio: {_one_line(problem.path)}: {problem.reason}", file=sys.stderr)
     return EXIT_FAILURE if failures else EXIT_OK
 
 
@@ -712,15 +717,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_gui)
-    if getattr(args, "path_map", None):
-        from voicestudio import pathmap
+    from voicestudio import pathmap
 
-        try:
-            pathmap.use(pathmap.PathMap.parse(args.path_map))
-        except ValueError as exc:
-            parser.print_usage(sys.stderr)
-            print(f"voicestudio: error: --path-map: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    try:
+        pathmap.use(pathmap.PathMap.parse(args.path_map) if getattr(args, "path_map", None) else None)
+    except ValueError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"voicestudio: error: --path-map: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return func(args)
     except UsageError as exc:

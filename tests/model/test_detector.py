@@ -275,3 +275,21 @@ def test_builds_are_deterministic(tmp_path):
     first = tinymodels.build_mean_model(tmp_path / "a")
     second = tinymodels.build_mean_model(tmp_path / "b")
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_long_parts_are_streamed_with_the_same_result(models, tmp_path, monkeypatch):
+    import audiofiles
+    from voicestudio.model import detector as detector_module
+
+    sr = 22050  # resampled to the model's rate on the way, in blocks
+    voice = audiofiles.speechlike(sr, 7.3, seed=3)
+    quiet = np.zeros(int(sr * 4.1), np.float32)
+    audiofiles.write(tmp_path / "long.wav", np.concatenate([voice, quiet, voice * 0.3, quiet, voice]), sr)
+    d = Detector(models["dynamic"])
+    whole = d.assemble(*(lambda w: (w, d.invoke_images(w.images)))(d.prepare_file(tmp_path / "long.wav", start_s=0.37)))
+    monkeypatch.setattr(detector_module, "LONG_PART_S", 2.0)  # many blocks, windows across every seam
+    streamed = d.predict_file(tmp_path / "long.wav", start_s=0.37)
+    assert np.array_equal(streamed.window_starts_s, whole.window_starts_s)
+    assert np.array_equal(streamed.silent, whole.silent) and streamed.silent.any() and not streamed.silent.all()
+    np.testing.assert_allclose(streamed.window_probs, whole.window_probs, rtol=0, atol=1e-6)
+    assert streamed.clip_score == pytest.approx(whole.clip_score, abs=1e-6)

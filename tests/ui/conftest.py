@@ -1,5 +1,6 @@
 """Window tests: a real MainWindow on Qt's offscreen platform, on a real project file."""
 
+import gc
 import os
 import threading
 
@@ -63,6 +64,8 @@ def open_window(qtbot, qapp, tmp_path):
         window.close()
         window.deleteLater()
     qapp.processEvents()
+    windows.clear()
+    gc.collect()  # the windows' reference cycles go here, on the main thread, not on some worker later
     leaked = [t.name for t in threading.enumerate()
               if t.name.startswith(("voicestudio-view", "voicestudio-write", "voicestudio-background"))]
     assert not leaked, f"worker threads outlived their window: {leaked}"

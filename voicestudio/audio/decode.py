@@ -51,6 +51,16 @@ _TRUSTED_FRAMES_PER_BYTE = 64
 # by a few hundred samples): decode from the start and discard instead.
 _INEXACT_SEEK = {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS"}
 _PYAV_PREROLL_S = 0.2  # decode this much before a seek target so the codec settles
+# Above these a header is lying: no recorder samples faster than a few hundred kHz
+# (ultrasound at 768 kHz is the fastest in use) and libsndfile stops at 1024 channels.
+MAX_SAMPLE_RATE = 2_000_000
+MAX_CHANNELS = 1024
+# Names libsndfile guesses a format from when the content says nothing: a text file
+# called .mp3 goes to mpg123, which then prints its complaints on our stderr.
+_GUESSED_BY_NAME = {".mp3"}
+# (offset, bytes) that mark an audio container: if its header is unreadable it is broken, not absent.
+_AUDIO_MAGIC = [(0, b"fLaC"), (0, b"OggS"), (0, b"caff"), (0, b".snd\x00\x00\x00"), (8, b"WAVE"), (8, b"AIFF"),
+                (8, b"AIFC")]
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,10 @@ class Audio:
 # Recognising what a file is ---------------------------------------------------------
 
 def _check_file(path) -> Path:
-    path = Path(path)
+    """The file to read, checked: a project's stored path goes through this machine's path map."""
+    from voicestudio import pathmap
+
+    path = Path(pathmap.active().local(str(path)))
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -168,9 +181,12 @@ def _open_sndfile(path: Path):
     fileobj = None
     try:
         try:
+            if path.suffix.lower() in _GUESSED_BY_NAME:
+                raise TypeError("judge it by content")
             f = sf.SoundFile(str(path))
         except TypeError:
-            # soundfile treats a '.raw' name as headerless data; open it nameless instead.
+            # soundfile treats a '.raw' name as headerless data, libsndfile an '.mp3'
+            # name as MPEG whatever it holds: open it nameless instead.
             fileobj = _Nameless(path)
             f = sf.SoundFile(fileobj)
     except (RuntimeError, TypeError, ValueError) as exc:
@@ -221,9 +237,16 @@ def probe(path) -> AudioInfo:
         return _probe_pyav(path, str(exc))
 
 
+def _check_fields(path: Path, rate: int, channels: int) -> None:
+    """Refuse a sample rate or channel count no recording has (nothing is allocated from them)."""
+    if not 0 < rate <= MAX_SAMPLE_RATE:
+        raise AudioError(path, f"corrupt header (sample rate {rate:,} Hz)")
+    if not 0 < channels <= MAX_CHANNELS:
+        raise AudioError(path, f"corrupt header ({channels:,} channels)")
+
+
 def _sndfile_info(path: Path, f: sf.SoundFile) -> AudioInfo:
-    if f.samplerate <= 0 or f.channels <= 0:
-        raise AudioError(path, "corrupt header (no sample rate or channel count)")
+    _check_fields(path, int(f.samplerate), int(f.channels))
     frames = int(f.frames)
     size = path.stat().st_size
     width = _PCM_BYTES.get(f.subtype) if f.format in _UNCOMPRESSED else None
@@ -258,7 +281,7 @@ def _probe_pyav(path: Path, sndfile_reason: str) -> AudioInfo:
         container = _sniff(path)
         if container:
             raise MissingExtraError(f"{path} ({container} audio)", "formats", "av")
-        raise AudioError(path, f"{_what_is_wrong(sndfile_reason)} (libsndfile: {sndfile_reason})")
+        raise AudioError(path, f"{_what_is_wrong(path, sndfile_reason)} (libsndfile: {sndfile_reason})")
     try:
         with _pyav_open(av, path) as c:
             if not c.streams.audio:
@@ -282,9 +305,8 @@ def _probe_pyav(path: Path, sndfile_reason: str) -> AudioInfo:
         raise
     except Exception as exc:  # PyAV raises many error types for garbage input
         detail = f"libsndfile: {sndfile_reason}; ffmpeg: {_ffmpeg_reason(exc)}"
-        raise AudioError(path, f"{_what_is_wrong(sndfile_reason)} ({detail})") from None
-    if rate <= 0:
-        raise AudioError(path, "corrupt header (no sample rate)")
+        raise AudioError(path, f"{_what_is_wrong(path, sndfile_reason)} ({detail})") from None
+    _check_fields(path, rate, max(channels, 1))
     info = AudioInfo(
         path=str(path), format={"mov": "MP4"}.get(container, container.upper()), subtype=codec.upper(),
         sample_rate=rate, channels=max(channels, 1), frames=int(round(duration * rate)),
@@ -299,11 +321,37 @@ def _probe_pyav(path: Path, sndfile_reason: str) -> AudioInfo:
     return info
 
 
-def _what_is_wrong(sndfile_reason: str) -> str:
+def _what_is_wrong(path: Path, sndfile_reason: str) -> str:
     """A file libsndfile knows but finds broken is corrupt; anything else is not audio."""
-    if "malformed" in sndfile_reason or sndfile_reason.startswith("Error in "):
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        head = b""
+    fields = _header_fields(head)
+    if fields is not None:
+        _check_fields(path, *fields)  # says which field is impossible
+    if "malformed" in sndfile_reason or sndfile_reason.startswith("Error in ") or any(head[i:i + len(m)] == m for i, m in _AUDIO_MAGIC):
         return "corrupt or truncated header"
     return "not an audio file"
+
+
+def _header_fields(head: bytes) -> tuple[int, int] | None:
+    """(sample rate, channels) as a WAV or AU header states them, read by hand.
+
+    Only used to say why libsndfile and ffmpeg refused a file whose header
+    they could not accept.
+    """
+    if head[:4] == b".snd" and len(head) >= 24:  # AU: big-endian 32-bit fields
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        at = 12
+        while at + 8 <= len(head):
+            size = int.from_bytes(head[at + 4:at + 8], "little")
+            if head[at:at + 4] == b"fmt " and at + 16 <= len(head):
+                return int.from_bytes(head[at + 12:at + 16], "little"), int.from_bytes(head[at + 10:at + 12], "little")
+            at += 8 + size + (size & 1)
+    return None
 
 
 def _ffmpeg_reason(exc: Exception) -> str:
@@ -546,7 +594,14 @@ def load_audio(
         raise AudioError(path, "too large to decode at once (read it in blocks)") from None
     if len(samples) == 0:
         raise AudioError(path, "no audio could be decoded")
-    return Audio(resample(samples, info.sample_rate, rate_out), rate_out)
+    out = resample(samples, info.sample_rate, rate_out)
+    if len(out) == 0:
+        raise AudioError(path, _too_short(len(samples), info.sample_rate, rate_out))
+    return Audio(out, rate_out)
+
+
+def _too_short(frames: int, rate: int, rate_out: int) -> str:
+    return f"too short: {frames} sample(s) at {rate:,} Hz make no sample at {rate_out:,} Hz"
 
 
 def iter_blocks(
@@ -586,6 +641,8 @@ def _stream(info: AudioInfo, first: int, last: int, rate_out: int, block_len: in
         produced = True
         yield block
     if not produced:
+        if rate_out != info.sample_rate and last - first < info.sample_rate:
+            raise AudioError(info.path, _too_short(last - first, info.sample_rate, rate_out))
         raise AudioError(info.path, "no audio could be decoded")
 
 

@@ -41,6 +41,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from sqlalchemy import func, select
 
+from voicestudio import pathmap
 from voicestudio.dataset.labels import parse_value
 from voicestudio.errors import VoiceStudioError
 from voicestudio.store import labels as label_store
@@ -236,7 +237,8 @@ class _Clips:
 
     def file(self, wanted: _Wanted) -> str:
         if wanted.path is not None:
-            for path in (wanted.path, os.path.normpath(wanted.path)):  # "../audio/x.wav" from a CSV
+            local = os.path.normpath(wanted.path)  # "../audio/x.wav" from a CSV
+            for path in (wanted.path, local, pathmap.active().stored(local)):  # another machine's form
                 if path in self.by_path:
                     return path
         if wanted.name is None:  # CSV paths are exact

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from voicestudio import pathmap
 from voicestudio.errors import VoiceStudioError
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
@@ -33,7 +34,7 @@ def resolve_clip(session, ref) -> int:
             raise VoiceStudioError(f"no clip with id {text}")
         return clip.id
     path = str(Path(text).expanduser().absolute())
-    found = clip_store.clips_for_path(session, path)
+    found = clip_store.clips_for_path(session, pathmap.active().stored(path))  # as a shared project stores it
     if not found:
         raise VoiceStudioError(f"{path}: not in the project (import it first)")
     if len(found) > 1:

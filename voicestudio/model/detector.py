@@ -20,6 +20,7 @@ import numpy as np
 
 from voicestudio.audio.features import (
     features,
+    n_frames,
     pad_to_window,
     silent_windows,
     window_images,
@@ -31,6 +32,7 @@ from voicestudio.model.runtime import file_sha256, load_interpreter
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "voice-detector.tflite"
 MAX_BATCH = 64  # windows per invoke for dynamic-batch models
+LONG_PART_S = 300.0  # longer parts are predicted a block of this many seconds at a time
 PROBABILITY_SLACK = 1e-3  # float rounding allowed outside 0..1 before an output is "not a probability"
 
 
@@ -299,17 +301,20 @@ class Detector:
 
     def assemble(self, windows: ClipWindows, active_probs: np.ndarray) -> Prediction:
         """The prediction from the probabilities of a clip's non-silent windows."""
-        spec, card = self.spec, self.card
         probs = np.full(len(windows.starts), np.nan, np.float32)
         probs[~windows.silent] = active_probs
+        return self._prediction(windows.starts, windows.silent, probs)
+
+    def _prediction(self, starts: np.ndarray, silent: np.ndarray, probs: np.ndarray) -> Prediction:
+        spec, card = self.spec, self.card
         score = clip_score(probs, card.clip_score)
         return Prediction(
             clip_score=score,
             label=card.positive_label if score >= card.threshold else card.negative_label,
             threshold=card.threshold,
-            window_starts_s=(windows.starts * spec.hop_length / spec.sample_rate).astype(np.float32),
+            window_starts_s=(starts * spec.hop_length / spec.sample_rate).astype(np.float32),
             window_probs=probs,
-            silent=windows.silent,
+            silent=silent,
             model_sha256=self.sha256,
         )
 
@@ -319,9 +324,71 @@ class Detector:
         return self.assemble(windows, self.invoke_images(windows.images))
 
     def predict_file(self, path, *, start_s: float = 0.0, end_s: float | None = None) -> Prediction:
-        """Predict a file, or the part of it from ``start_s`` to ``end_s``."""
-        windows = self.prepare_file(path, start_s=start_s, end_s=end_s)
-        return self.assemble(windows, self.invoke_images(windows.images))
+        """Predict a file, or the part of it from ``start_s`` to ``end_s``.
+
+        A part longer than ``LONG_PART_S`` is streamed: memory stays that of a few minutes
+        of audio, whatever the recording's length, and the result is the same.
+        """
+        from voicestudio.audio.decode import probe
+
+        info = probe(path)
+        end = info.duration_s if end_s is None else min(float(end_s), info.duration_s)
+        if end - start_s <= LONG_PART_S:
+            windows = self.prepare_file(path, start_s=start_s, end_s=end_s)
+            return self.assemble(windows, self.invoke_images(windows.images))
+        return self._predict_streamed(path, start_s, end_s)
+
+    def _predict_streamed(self, path, start_s: float, end_s: float | None) -> Prediction:
+        """The windows of a long part, a block of audio at a time.
+
+        Blocks are joined with the few frames (``context``) before the next window still to
+        do, so every frame sees the samples around it that it would see in one piece
+        (the STFT is centred), and each window's frames and samples are whole. The
+        streamed samples are exactly those ``load_audio`` gives, so the windows, their
+        features and probabilities equal the in-memory path's.
+        """
+        from voicestudio.audio.decode import iter_blocks
+
+        spec = self.spec
+        hop, size, step = spec.hop_length, spec.window_frames, spec.window_hop_frames
+        context = spec.n_fft // (2 * hop) + 1  # frames: a centred frame reaches n_fft/2 samples back and ahead
+        starts, silent, probs = [], [], []
+        buffer = np.empty(0, np.float32)
+        offset = 0  # frame (and hop-sized block of samples) where ``buffer`` begins
+        next_start = 0  # the next window still to do, on the grid of window hops
+        total = 0
+
+        def run(frame_starts: np.ndarray, final: bool) -> None:
+            if not len(frame_starts):
+                return
+            local = frame_starts - offset
+            frames = features(pad_to_window(buffer, spec) if final else buffer, spec)
+            quiet = silent_windows(buffer, local, spec)
+            out = np.full(len(local), np.nan, np.float32)
+            if (~quiet).any():
+                out[~quiet] = self.invoke_images(window_images(frames, local[~quiet], spec))
+            starts.append(frame_starts)
+            silent.append(quiet)
+            probs.append(out)
+
+        for block in iter_blocks(path, block_s=LONG_PART_S, start_s=start_s, end_s=end_s,
+                                 sample_rate=spec.sample_rate):
+            total += len(block)
+            buffer = np.concatenate([buffer, block])
+            # Grid windows whose frames, with context on both sides, are all inside the buffer.
+            last = offset + len(buffer) // hop - context - size
+            ready = np.arange(next_start, last + 1, step, dtype=np.int64) if last >= next_start else np.empty(0, np.int64)
+            run(ready, final=False)
+            if len(ready):
+                next_start = int(ready[-1]) + step
+            # Kept from a hop before the next grid window: the end-aligned window may start there.
+            keep_from = max(0, next_start - step - context)
+            buffer = buffer[(keep_from - offset) * hop:]
+            offset = keep_from
+        # The rest: what the whole part's window grid (with its end-aligned window) still holds.
+        every = window_starts(n_frames(total, spec), spec)
+        run(every[(every >= next_start) | (every % step != 0)], final=True)  # off the grid: aligned to the end
+        return self._prediction(np.concatenate(starts), np.concatenate(silent), np.concatenate(probs))
 
     def __repr__(self) -> str:
         return f"Detector({str(self.path)!r}, card={self.card.name!r}, runtime={self.runtime_name!r})"

@@ -51,7 +51,7 @@ from voicestudio.ui.label_panel import LabelPanel, SessionProgress
 from voicestudio.ui.model_panel import ModelPanel
 from voicestudio.ui.playback import Player
 from voicestudio.ui.shortcuts import SHORTCUTS, ShortcutOverlay, key_sequences
-from voicestudio.ui.tasks import Tasks
+from voicestudio.ui.tasks import MainThreadGC, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.settings_file = settings_file
         self.tasks = Tasks(on_error=self.show_error, parent=self)
+        self.gc = MainThreadGC(parent=self)
         self.ws: workspace.Workspace | None = None
         self.threshold = 0.5
         self.loaded: LoadedClip | None = None
@@ -1028,4 +1029,5 @@ class MainWindow(QMainWindow):
         self._save_settings()
         if self.ws is not None:
             self.ws.project.close()
+        self.gc.stop()
         super().closeEvent(event)

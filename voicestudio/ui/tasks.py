@@ -123,3 +123,39 @@ class Tasks(QObject):
             job.cancel.set()
         for name, pool in self._pools.items():
             pool.shutdown(wait=True, cancel_futures=name != "write")  # a label written is never dropped
+
+
+class MainThreadGC(QObject):
+    """Python's cycle collector, run only here on the main thread while the window is open.
+
+    A reference cycle that holds a Qt object may otherwise be collected on whichever thread
+    happens to allocate at that moment: a worker. The object's C++ destructor then wants the
+    GIL while holding Qt's lock, and the main thread, holding the GIL, wants that lock: a
+    deadlock (seen in the tests). So automatic collection is off and a timer collects,
+    generation by generation, as Python would have.
+    """
+
+    def __init__(self, interval_ms: int = 500, parent=None):
+        super().__init__(parent)
+        import gc
+
+        self._gc = gc
+        self._threshold = gc.get_threshold()
+        gc.disable()
+        from PySide6.QtCore import QTimer
+
+        self._timer = QTimer(self, interval=interval_ms)
+        self._timer.timeout.connect(self.collect)
+        self._timer.start()
+
+    def collect(self) -> None:
+        counts, threshold = self._gc.get_count(), self._threshold
+        if counts[0] > threshold[0]:
+            generation = 2 if counts[2] > threshold[2] and counts[1] > threshold[1] else 1 if counts[1] > threshold[1] else 0
+            self._gc.collect(generation)
+
+    def stop(self) -> None:
+        """Back to automatic collection (the window is closing), after a last full collection here."""
+        self._timer.stop()
+        self._gc.collect()
+        self._gc.enable()
