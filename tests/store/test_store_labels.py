@@ -140,3 +140,22 @@ def test_database_refuses_values_outside_the_set_and_any_update_or_delete(sqlite
         conn.close()
     with project.session() as s:
         assert values(labels.label_history(s, clip)) == ["human"]
+
+
+def test_postgresql_refuses_any_update_or_delete_of_label_events(pg_server, make_clips):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from voicestudio.store.project import open_project
+
+    with open_project(pg_server.new_database()) as project:
+        (clip,) = make_clips(project, 1)
+        with project.write() as s:
+            labels.add_label(s, clip, "ann", "human")
+        for statement in ("UPDATE label_events SET value = 'nonhuman'", "DELETE FROM label_events",
+                          f"DELETE FROM clips WHERE id = {clip}"):  # a labelled clip stays
+            with pytest.raises(DBAPIError, match="append-only"):
+                with project.write() as s:
+                    s.execute(text(statement))
+        with project.session() as s:
+            assert [e.value for e in labels.label_history(s, clip, "ann")] == ["human"]

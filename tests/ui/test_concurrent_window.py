@@ -65,3 +65,23 @@ def test_the_window_on_a_postgresql_project(qtbot, open_window, pg_server, clip_
     finish(start_workers(url, 2, 10, [int(i) for i in window.ws.table.ids]))
     qtbot.waitUntil(lambda: {who for votes in window.ws.table.votes.values() for who in votes} == {"tester", "ann0", "ann1"},
                     timeout=WAIT_MS)
+
+
+def test_audio_locations_set_in_the_window(qtbot, open_window, project_file, clip_folder, tmp_path):
+    """The audio moved (another machine's share): the window finds it through a path map."""
+    import shutil
+
+    from voicestudio import pathmap
+    from voicestudio.settings import load_settings
+
+    elsewhere = tmp_path / "share" / "clips"
+    shutil.copytree(clip_folder, elsewhere)
+    shutil.rmtree(clip_folder)
+    window = open_window(project_file, wait_clip=False)
+    qtbot.waitUntil(lambda: window.current_clip_id is not None, timeout=WAIT_MS)
+    assert not window.set_path_map("no equals sign") and "STORED_PREFIX=LOCAL_PREFIX" in window.last_error
+    with qtbot.waitSignal(window.clip_shown, timeout=WAIT_MS):
+        assert window.set_path_map(f"{clip_folder}={elsewhere}")
+    assert window.loaded is not None and window.loaded.clip.path.startswith(str(clip_folder))  # stored form kept
+    assert load_settings(tmp_path / "settings.json").path_map == f"{clip_folder}={elsewhere}"
+    pathmap.use(None)

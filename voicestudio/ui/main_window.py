@@ -216,6 +216,8 @@ class MainWindow(QMainWindow):
         self._menu_action(file_menu, "&Export the labelled set…", self.choose_export, "Ctrl+E")
         self._menu_action(file_menu, "Export la&bels (CSV, Label Studio)…", self.choose_export_labels)
         file_menu.addSeparator()
+        self._menu_action(file_menu, "&Audio locations on this machine…", self.choose_path_map)
+        file_menu.addSeparator()
         self._menu_action(file_menu, "Open &model (.tflite)…", self.choose_model, "Ctrl+M")
         self._menu_action(file_menu, "Use the &built-in model", lambda: self.switch_model(""))
         self._menu_action(file_menu, "&Inspect a model…", self.model_dock.raise_, "Ctrl+Shift+M")
@@ -949,6 +951,33 @@ class MainWindow(QMainWindow):
         self.schedule_audit()
         self.statusBar().showMessage(f"{len(rows)} clip{'s' * (len(rows) != 1)} labelled elsewhere", 5000)
         self.labels_refreshed.emit(len(rows))
+
+    def choose_path_map(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Audio locations on this machine",
+            "A shared project stores each file's path as it was imported. If the audio is somewhere\n"
+            "else on this machine, give one STORED_PREFIX=LOCAL_PREFIX per line, e.g.\n"
+            "/mnt/team/audio=/Volumes/team/audio", self.settings.path_map.replace(";", "\n"))
+        if ok:
+            self.set_path_map(text)
+
+    def set_path_map(self, text: str) -> bool:
+        """Use and remember a path map; False (and a message) when it is malformed."""
+        from voicestudio import pathmap
+
+        try:
+            parsed = pathmap.PathMap.parse(text)
+        except ValueError as exc:
+            self.show_error(exc)
+            return False
+        self.settings.path_map = "; ".join(f"{stored}={local}" for stored, local in parsed.pairs)
+        self._save_settings()
+        pathmap.use(parsed)
+        self.cache.clear()  # clips read through the old map are read again
+        if self.current_clip_id is not None:
+            self.show_clip(self.current_clip_id, force=True)
+        self.statusBar().showMessage(f"Audio locations: {parsed.describe() or 'as stored'}", 10000)
+        return True
 
     def _replace_table(self, table) -> None:
         self.ws.table = table
