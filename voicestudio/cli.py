@@ -473,9 +473,10 @@ def _device_action(args, project, registry) -> int:
         found = registry.devices(project)
         if args.json:
             _print_json([d.to_dict() for d in found])
-        for d in found if not args.json else []:
-            arch = (d.check or {}).get("arch") or "not checked"
-            print(f"{d.name}\t{d.uri}\t{arch}\t{d.runs} runs")
+        else:
+            for d in found:
+                arch = (d.check or {}).get("arch") or "not checked"
+                print(f"{d.name}\t{d.uri}\t{arch}\t{d.runs} runs")
     elif args.action == "remove":
         registry.remove(project, args.name)
         print(f"removed {args.name} and its benchmark runs")
@@ -507,10 +508,11 @@ def _device_action(args, project, registry) -> int:
         rows = registry.history(project, args.name, limit=args.limit)
         if args.json:
             _print_json([r.to_dict() for r in rows])
-        for r in rows if not args.json else []:
-            timing = f"{r.avg_ms:.3f} ms" if r.avg_ms is not None else f"failed: {r.error}"
-            print(f"{r.run_id}\t{r.started_at:%Y-%m-%d %H:%M}\t{r.device}\t{r.model}\t{r.tool}\t"
-                  f"{r.threads} threads\t{timing}")
+        else:
+            for r in rows:
+                timing = f"{r.avg_ms:.3f} ms" if r.avg_ms is not None else f"failed: {r.error}"
+                print(f"{r.run_id}\t{r.started_at:%Y-%m-%d %H:%M}\t{r.device}\t{r.model}\t{r.tool}\t"
+                      f"{r.threads} threads\t{timing}")
     elif args.action == "log":
         print(registry.raw_log(project, args.run_id), end="")
     return EXIT_OK

@@ -9,6 +9,8 @@ only with ``--debug``.
 
 from __future__ import annotations
 
+import sys
+
 
 class VoiceStudioError(Exception):
     """A failure with a message fit to show a user as it is."""
@@ -27,8 +29,6 @@ class MissingExtraError(VoiceStudioError):
     """An optional dependency is needed for this action."""
 
     def __init__(self, what: str, extra: str, package: str):
-        import sys
-
         if getattr(sys, "frozen", False):  # the packaged app: nothing can be pip-installed into it
             super().__init__(f"{what} needs '{package}', which the packaged VoiceStudio leaves out: "
                              f"use VoiceStudio installed with pip install 'voicestudio[{extra}]'")

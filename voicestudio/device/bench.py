@@ -219,6 +219,7 @@ def bench_model(project, device_name: str, model_path, request: BenchRequest = B
         pushed = ensure_file(transport, model_path, remote_model, sha)
         script = push_script(transport, workdir) if tool == "python" else None
         bench = BenchReport(device.name, str(model_path), sha, pushed, check)
+        hint: str | None = None
         for i, threads in enumerate(request.threads):
             if cancel is not None and cancel.is_set():
                 raise VoiceStudioError("cancelled")
@@ -234,7 +235,9 @@ def bench_model(project, device_name: str, model_path, request: BenchRequest = B
             run = run_one(transport, command, tool if runtime is None else f"python:{runtime}", threads,
                           request.timeout_s, cancel)
             if run.status != "ok" and run.error != "cancelled":
-                run.error += _runtime_hint(model_path, check, runtime)
+                if hint is None:  # the model is read once, and only if a run fails
+                    hint = _runtime_hint(model_path, check, runtime)
+                run.error += hint
             run.run_id = registry.save_run(project, device.name, model_path, sha, request, run, started_at)
             bench.runs.append(run)
             if run.error == "cancelled":

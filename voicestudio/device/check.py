@@ -12,11 +12,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from voicestudio.device.device_script import MARKER  # stdlib-only at import: safe to read from here
 from voicestudio.device.transport import DeviceError, DeviceTimeout, Transport, quote
 from voicestudio.model.runtime import file_sha256
 
 DEVICE_SCRIPT = Path(__file__).with_name("device_script.py")
-MARKER = "VOICESTUDIO_BENCH "  # device_script.MARKER (the script is pushed, never imported)
 RUNTIMES = ("ai-edge-litert", "tflite-runtime")
 DEFAULT_PYTHON = "python3"
 PROBE_TIMEOUT_S = 120.0  # a Python under emulation takes a while to import numpy

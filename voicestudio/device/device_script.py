@@ -4,7 +4,7 @@ Needs only the standard library, numpy and a TFLite runtime (``ai_edge_litert``,
 ``tflite_runtime``), and runs on Python 3.7 and later, as boards have it. Prints one line
 ``VOICESTUDIO_BENCH {json}`` (runtimes print their own lines, e.g. "INFO: Created
 TensorFlow Lite XNNPACK delegate for CPU."). With ``--probe`` it only says which Python,
-numpy and runtimes are there. Not imported by VoiceStudio: it is a file to push.
+numpy and runtimes are there. A file to push: VoiceStudio imports it only for ``MARKER``.
 """
 
 import argparse

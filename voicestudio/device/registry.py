@@ -90,7 +90,9 @@ def devices(project) -> list[DeviceInfo]:
 
 
 def _info(session, device: Device) -> DeviceInfo:
-    runs = len(device_store.list_benchmark_runs(session, device.id))
+    from sqlalchemy import func, select
+
+    runs = session.scalar(select(func.count(BenchmarkRun.id)).where(BenchmarkRun.device_id == device.id))
     return DeviceInfo(device.name, device.uri, device.key_path, device.python_cmd, device.workdir,
                       json.loads(device.info_json) if device.info_json else None, runs)
 
@@ -124,7 +126,9 @@ def history(project, device_name: str | None = None, *, limit: int | None = None
     from sqlalchemy import select
 
     with project.session() as s:
-        statement = (select(BenchmarkRun, Device.name, Model.name)
+        run_columns = (BenchmarkRun.id, BenchmarkRun.model_sha256, BenchmarkRun.tool, BenchmarkRun.threads,
+                       BenchmarkRun.status, BenchmarkRun.results_json, BenchmarkRun.started_at, BenchmarkRun.error)
+        statement = (select(*run_columns, Device.name, Model.name)  # not the raw logs: they can be long
                      .join(Device, BenchmarkRun.device_id == Device.id)
                      .outerjoin(Model, BenchmarkRun.model_id == Model.id)
                      .order_by(BenchmarkRun.started_at.desc(), BenchmarkRun.id.desc()))
@@ -133,11 +137,11 @@ def history(project, device_name: str | None = None, *, limit: int | None = None
         if limit is not None:
             statement = statement.limit(limit)
         rows = []
-        for run, dev, model in s.execute(statement):
-            results = json.loads(run.results_json) if run.results_json else {}
-            rows.append(HistoryRow(run.id, dev, model or run.model_sha256[:12], run.model_sha256, run.tool,
-                                   run.threads, run.status, results.get("avg_ms"), results.get("median_ms"),
-                                   results.get("p90_ms"), results.get("peak_memory_mb"), run.started_at, run.error))
+        for run_id, sha, tool, threads, status, results_json, started_at, error, dev, model in s.execute(statement):
+            results = json.loads(results_json) if results_json else {}
+            rows.append(HistoryRow(run_id, dev, model or sha[:12], sha, tool, threads, status, results.get("avg_ms"),
+                                   results.get("median_ms"), results.get("p90_ms"), results.get("peak_memory_mb"),
+                                   started_at, error))
         return rows
 
 

@@ -9,7 +9,6 @@ TensorFlow source (SavedModel folder, Keras file, frozen GraphDef) and lists wha
 
 from __future__ import annotations
 
-import json
 import mmap
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -101,7 +100,7 @@ class TfliteInspection:
         return data
 
     def text(self) -> str:
-        lines = [f"{self.path}", f"  size {_size(self.size_bytes)}, sha256 {self.sha256}",
+        lines = [f"{self.path}", f"  size {human_size(self.size_bytes)}, sha256 {self.sha256}",
                  f"  TFLite schema v{self.schema_version}, {self.subgraphs} subgraph{'s' * (self.subgraphs != 1)}, "
                  f"{self.tensors} tensors" + (f", {self.description!r}" if self.description else "")]
         lines += [f"  input {i}: {t.describe()}" for i, t in enumerate(self.inputs)]
@@ -110,7 +109,7 @@ class TfliteInspection:
         for op in self.operators:
             versions = ", ".join(f"v{v}" for v in op.versions)
             lines.append(f"    {op.count:5d}  {op.name} ({versions})")
-        lines.append(f"  parameters: {self.parameters:,} ({_size(self.weight_bytes)} of constants)")
+        lines.append(f"  parameters: {self.parameters:,} ({human_size(self.weight_bytes)} of constants)")
         for name, value in self.metadata.items():
             lines.append(f"  metadata {name}: {value}")
         for sig in self.signatures:
@@ -130,7 +129,8 @@ class TfliteInspection:
         return "\n".join(lines)
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
+    """``281.4 kB``, ``3.2 MB`` or ``512 bytes``."""
     for unit, scale in (("MB", 1 << 20), ("kB", 1 << 10)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
@@ -278,6 +278,3 @@ def _has_tflite_identifier(path: Path) -> bool:
     except OSError:
         return False
 
-
-def to_json(inspection) -> str:
-    return json.dumps(inspection.to_dict(), indent=2)

@@ -22,12 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicestudio.model.inspect import TfliteInspection, inspect_model
+from voicestudio.model.inspect import TfliteInspection, human_size, inspect_model
 from voicestudio.model.tf_source import shape_text
-
-
-def _size(n: int) -> str:
-    return f"{n:,} bytes" if n < 1024 else f"{n / 1024:,.1f} kB" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MB"
 
 
 class ModelPanel(QWidget):
@@ -124,10 +120,10 @@ class ModelPanel(QWidget):
         return item
 
     def _fill_tflite(self, m: TfliteInspection) -> None:
-        self._section("File", [("size", _size(m.size_bytes)), ("sha256", m.sha256),
+        self._section("File", [("size", human_size(m.size_bytes)), ("sha256", m.sha256),
                                ("format", f"TFLite schema v{m.schema_version}"), ("description", m.description),
                                ("subgraphs", str(m.subgraphs)), ("tensors", str(m.tensors)),
-                               ("parameters", f"{m.parameters:,} ({_size(m.weight_bytes)} of constants)")])
+                               ("parameters", f"{m.parameters:,} ({human_size(m.weight_bytes)} of constants)")])
         for title, tensors in (("Inputs", m.inputs), ("Outputs", m.outputs)):
             section = self._section(title, [])
             for t in tensors:
