@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 import audiofiles
-from voicestudio.dataset.importer import SegmentRule, import_paths, scan, source_group, FoundFile
+from voicestudio.dataset.importer import FileProblem, FoundFile, LinkLoop, SegmentRule, import_paths, scan, source_group
 from voicestudio.store import clips as clip_store
 from voicestudio.store.project import open_project
 
@@ -21,8 +21,11 @@ def test_symlink_loops_and_duplicate_links_are_walked_once(tmp_path):
     found = list(scan([root]))
     files = [f for f in found if isinstance(f, FoundFile)]
     assert [f.path.name for f in files] == ["one.wav"]
-    problems = [f for f in found if not isinstance(f, FoundFile)]
+    problems = [f for f in found if isinstance(f, FileProblem)]
     assert [p.reason for p in problems] == ["broken symbolic link"]
+    # The loop is named (the folder it leads back to); the second link to one folder is not a loop.
+    assert [(loop.path, loop.target) for loop in found if isinstance(loop, LinkLoop)] == [
+        (str(root / "a" / "loop"), str(root))]
 
 
 def test_unicode_spaces_and_source_groups(tmp_path):

@@ -125,6 +125,33 @@ def build_mean_model(out_dir, *, spec: FeatureSpec = FeatureSpec(), dynamic_batc
     return _write(Path(out_dir), name, blob, card_data if card else None)
 
 
+# The "fragile" model: the mean model times d / d, where d = relu(mean(image) - FRAGILE_FLOOR).
+# Fully int8, an image whose mean is below the floor makes d quantise to its zero point, and
+# LiteRT's int8 DIV refuses to invoke ("div.cc ... data[i] != zero_point ... DIV failed to
+# invoke"): quiet audio (a -40 dBFS tone) fails, speech and tones at normal levels do not.
+FRAGILE_FLOOR = -12.0
+
+
+def fragile_fn(tf, axes=(1, 2, 3)):
+    """The fragile model's function of a batch of images (float: d / d is 1 where d > 0)."""
+
+    def fn(x):
+        m = tf.reduce_mean(x, axis=list(axes))
+        d = tf.nn.relu(m - FRAGILE_FLOOR)
+        return (tf.sigmoid(MEAN_A * m + MEAN_B) * (d / d))[:, None]
+
+    return fn
+
+
+def build_fragile_model(out_dir, *, spec: FeatureSpec = FeatureSpec(), name: str = "fragile-int8") -> Path:
+    """Write the fragile model, fully int8 (dynamic batch, NHWC, sigmoid), and its card into ``out_dir``."""
+    tf = _quiet_tf()
+    frames, coeffs = spec.image_shape
+    representative = [image.reshape(1, frames, coeffs, 1) for image in representative_images(spec)]
+    blob = _convert(fragile_fn(tf), [tf.TensorSpec([None, frames, coeffs, 1], tf.float32)], "int8", representative)
+    return _write(Path(out_dir), name, blob, card_for(spec, name=name, quantization="int8"))
+
+
 def build_broken_models(out_dir, spec: FeatureSpec = FeatureSpec()) -> dict[str, Path]:
     """Models a detector must refuse, each with a card that looks plausible."""
     tf = _quiet_tf()

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import traceback
 
 from voicestudio import __version__
 from voicestudio.errors import VoiceStudioError
 from voicestudio.settings import default_annotator
+from voicestudio.terminal import EscapingWriter, one_line
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -40,8 +43,14 @@ def _open_project(args):
         setup = open_or_create_demo(target)
         if setup.created:
             print(f"voicestudio: created the default project {target} with the demo clips", file=sys.stderr)
-        return setup.project
-    return open_project(target)
+        project = setup.project
+    else:
+        project = open_project(target)
+    if project.damage is not None:  # found at open (not closed cleanly): reading goes on, writing will refuse
+        from voicestudio.store.sqlite import damaged_message
+
+        print(f"voicestudio: warning: {one_line(damaged_message(project.label, project.damage))}", file=sys.stderr)
+    return project
 
 
 # Commands ------------------------------------------------------------------
@@ -60,14 +69,14 @@ def _batch(args, label: str, work):
 
 
 def _one_line(text) -> str:
-    """A file name on one line: newlines and other control characters escaped (they are legal in names)."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+    """A name, path or note on one line: newlines and other control characters escaped (they are legal in names)."""
+    return one_line(text)
 
 
 def _exit_with(failures) -> int:
     """One stderr line per failed file; exit 1 if any failed."""
     for problem in failures:
-        print(f"voicestudio: {_one_line(problem.path)}: {problem.reason}", file=sys.stderr)
+        print(f"voicestudio: {_one_line(problem.path)}: {_one_line(problem.reason)}", file=sys.stderr)
     return EXIT_FAILURE if failures else EXIT_OK
 
 
@@ -87,9 +96,13 @@ def cmd_import(args) -> int:
             f"{result.files_unchanged} unchanged, {result.files_relinked} relinked, "
             f"{len(result.duplicates)} duplicates, {len(result.skipped)} not audio, "
             f"{len(result.failures)} failed"
+            + (f", {len(result.changed)} changed since import" if result.changed else "")
         )
-        for problem in result.duplicates:
-            print(f"duplicate: {problem.path}: {problem.reason}")
+        # Worth a word, not failures: the files were imported (or kept), so the exit code stays 0.
+        for heading, problems in (("duplicate: ", result.duplicates), ("", result.changed),
+                                  ("relinked: ", result.relinked), ("warning: ", result.warnings)):
+            for problem in problems:
+                print(f"{heading}{_one_line(problem.path)}: {_one_line(problem.reason)}")
     return _exit_with(result.failures)
 
 
@@ -108,7 +121,7 @@ def cmd_score(args) -> int:
         _print_json(result.to_dict())
     else:
         print(
-            f"{result.scored} clips scored with {detector.card.name} "
+            f"{result.scored} clips scored with {_one_line(detector.card.name)} "
             f"({result.already_scored} already had predictions, {len(result.failures)} failed) "
             f"in {result.elapsed_s:.1f} s"
         )
@@ -131,23 +144,23 @@ def _predict_targets(paths):
 
 
 def cmd_predict(args) -> int:
-    from voicestudio.errors import AudioError
+    from voicestudio.errors import AudioError, ModelError
 
     detector = _load_detector(args)
     results, failed = [], 0
     for path, must_be_audio in _predict_targets(args.files):
         try:
             prediction = detector.predict_file(path)
-        except AudioError as exc:
-            if not must_be_audio and "not an audio file" in exc.reason:
+        except (AudioError, ModelError) as exc:  # the file's audio, or the model on that audio
+            if isinstance(exc, AudioError) and not must_be_audio and "not an audio file" in exc.reason:
                 continue  # a README or picture inside a folder: not ours to judge
             failed += 1
-            print(f"voicestudio: {exc}", file=sys.stderr)
+            print(f"voicestudio: {_one_line(path)}: {exc.reason}", file=sys.stderr)
             results.append({"path": str(path), "error": exc.reason})
             continue
         results.append({"path": str(path), **prediction_dict(prediction)})
         if not args.json:
-            print(f"{path}\t{prediction.label}\t{prediction.clip_score:.3f}")
+            print(f"{_one_line(path)}\t{prediction.label}\t{prediction.clip_score:.3f}")
     if args.json:
         _print_json({"model": model_dict(detector), "results": results})
     return EXIT_FAILURE if failed else EXIT_OK
@@ -181,39 +194,51 @@ def prediction_dict(prediction) -> dict:
     }
 
 
+def _annotator(args) -> str:
+    """Who labels: --annotator, else $VOICESTUDIO_ANNOTATOR or the login name; a name breaking the rule is a usage error."""
+    from voicestudio.annotators import AnnotatorError, check_annotator
+
+    given = args.annotator is not None
+    try:
+        return check_annotator(args.annotator if given else default_annotator())
+    except AnnotatorError as exc:
+        raise UsageError(f"{'--annotator' if given else '$VOICESTUDIO_ANNOTATOR'}: {exc}") from None
+
+
 def cmd_label(args) -> int:
     from voicestudio.dataset.interchange import import_labels
     from voicestudio.dataset.labels import apply_label, undo_last
 
+    annotator = _annotator(args)
     project = _open_project(args)
     try:
         if args.undo:
             if args.clip or args.value or args.from_csv:
                 raise UsageError("--undo takes no CLIP, VALUE or --from-csv")
-            event = undo_last(project, annotator=args.annotator)
+            event = undo_last(project, annotator=annotator)
             if event is None:
-                raise VoiceStudioError(f"{args.annotator} has no label left to undo")
+                raise VoiceStudioError(f"{annotator} has no label left to undo")
         elif args.from_csv:
             if args.clip or args.value:
                 raise UsageError("give either CLIP VALUE or --from-csv FILE, not both")
-            result = import_labels(project, args.from_csv, format="csv", default_annotator=args.annotator)
+            result = import_labels(project, args.from_csv, format="csv", default_annotator=annotator)
             if args.json:
                 _print_json(result.to_dict())
             else:
                 print(f"{result.labelled} labels written, {result.unchanged} unchanged, {len(result.failures)} rows failed")
             for problem in result.failures:
-                print(f"voicestudio: {args.from_csv}: {problem}", file=sys.stderr)
+                print(f"voicestudio: {_one_line(args.from_csv)}: {_one_line(problem)}", file=sys.stderr)
             return EXIT_FAILURE if result.failures else EXIT_OK
         elif not (args.clip and args.value):
             raise UsageError("label needs CLIP VALUE (or --from-csv FILE, or --undo)")
         else:
-            event = apply_label(project, args.clip, args.value, annotator=args.annotator, note=args.note)
+            event = apply_label(project, args.clip, args.value, annotator=annotator, note=args.note)
     finally:
         project.close()
     if args.json:
         _print_json(event)
     else:
-        print(f"clip {event['clip_id']}: {event['value'] or 'cleared'} by {event['annotator']}")
+        print(f"clip {event['clip_id']}: {event['value'] or 'cleared'} by {_one_line(event['annotator'])}")
     return EXIT_OK
 
 
@@ -279,21 +304,21 @@ def print_audit(audit, table) -> None:
     for label, count in audit.by_label.items():
         print(f"  {label}: {count}")
     for annotator, counts in audit.by_annotator.items():
-        print(f"  {annotator}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        print(f"  {_one_line(annotator)}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     agree = audit.agreement
     if agree.multi_labelled:
         print(f"agreement over {agree.multi_labelled} clips with two or more annotators: "
               f"Fleiss' kappa {_fmt(agree.fleiss_kappa)}, {len(agree.conflicts)} clips in conflict")
         for pair in agree.pairs:
             if pair.clips:
-                print(f"  {pair.first} / {pair.second}: {pair.clips} clips, {pair.observed:.1%} the same, "
+                print(f"  {_one_line(pair.first)} / {_one_line(pair.second)}: {pair.clips} clips, {pair.observed:.1%} the same, "
                       f"Cohen's kappa {_fmt(pair.kappa)}, {len(pair.disagreements)} disagreements")
     m = audit.model
     if m is None:
-        print(f"no scores from {audit.model_name or 'the model'} in this project: run score to audit it")
+        print(f"no scores from {_one_line(audit.model_name or 'the model')} in this project: run score to audit it")
         return
     c = m.confusion
-    print(f"model {audit.model_name} at threshold {m.threshold:g} ({c.n} clips labelled human or nonhuman and scored):")
+    print(f"model {_one_line(audit.model_name)} at threshold {m.threshold:g} ({c.n} clips labelled human or nonhuman and scored):")
     print("              predicted human  predicted nonhuman")
     print(f"  human       {c.tp:>15}  {c.fn:>18}")
     print(f"  nonhuman    {c.fp:>15}  {c.tn:>18}")
@@ -312,7 +337,7 @@ def print_audit(audit, table) -> None:
         print(f"most confident mistakes (of {len(m.mistakes)}):")
         for mistake in m.mistakes[:10]:
             print(f"  clip {mistake.clip_id}\t{mistake.cell}\tlabel {mistake.label}\tscore {mistake.score:.3f}\t"
-                  f"{table.name(mistake.row)}")
+                  f"{_one_line(table.name(mistake.row))}")
 
 
 def cmd_clips(args) -> int:
@@ -336,7 +361,7 @@ def cmd_clips(args) -> int:
     else:
         for row in rows:
             score = f"\t{row['score']:.3f}" if row.get("score") is not None else ""
-            print(f"{row['id']}\t{row['start_s']:.2f}-{row['end_s']:.2f}\t{row['label'] or '-'}{score}\t{row['path']}")
+            print(f"{row['id']}\t{row['start_s']:.2f}-{row['end_s']:.2f}\t{row['label'] or '-'}{score}\t{_one_line(row['path'])}")
     return EXIT_OK
 
 
@@ -355,29 +380,34 @@ def cmd_export(args) -> int:
     detector = _load_detector(args)
     result = _batch(args, "exporting", lambda project, bar: export_dataset(
         project, args.out, options, detector=detector, progress=bar))
+    for stale in result.stale:
+        print(f"voicestudio: {_one_line(stale.describe())}", file=sys.stderr)
     if args.json:
         _print_json(result.to_dict())
     else:
         counts = result.counts()
-        print(f"{len(result.written)} clips exported to {result.out} in {result.elapsed_s:.1f} s: "
+        through = "" if result.link is None else f" (the target of the link {result.link})"
+        print(f"{len(result.written)} clips exported to {result.out}{through} in {result.elapsed_s:.1f} s: "
               + "; ".join(f"{split} " + ", ".join(f"{n} {label}" for label, n in c.items()) for split, c in counts.items()))
         if result.left_out:
             print("left out: " + ", ".join(f"{n} {why}" for why, n in sorted(result.left_out.items())))
     for failure in result.failures:
-        print(f"voicestudio: {failure.source} (clip {failure.clip_id}): {failure.reason}", file=sys.stderr)
+        print(f"voicestudio: {_one_line(failure.source)} (clip {failure.clip_id}): {_one_line(failure.reason)}",
+              file=sys.stderr)
     return EXIT_FAILURE if result.failures else EXIT_OK
 
 
 def cmd_labels(args) -> int:
     from voicestudio.dataset.interchange import export_labels, import_labels
 
+    importer = _annotator(args) if args.action == "import" else None  # export's --annotator filters: any stored name
     project = _open_project(args)
     try:
         if args.action == "export":
-            result = export_labels(project, args.file, format=args.format, annotator=args.annotator)
+            result = export_labels(project, args.file, format=args.format, annotator=args.annotator,
+                                   force=args.force)
         else:
-            result = import_labels(project, args.file, format=args.format,
-                                   default_annotator=args.annotator or default_annotator())
+            result = import_labels(project, args.file, format=args.format, default_annotator=importer)
     finally:
         project.close()
     failures = getattr(result, "failures", [])
@@ -388,7 +418,7 @@ def cmd_labels(args) -> int:
     else:
         print(f"{result.labelled} labels written, {result.unchanged} unchanged, {len(failures)} failed")
     for problem in failures:
-        print(f"voicestudio: {args.file}: {problem}", file=sys.stderr)
+        print(f"voicestudio: {_one_line(args.file)}: {_one_line(problem)}", file=sys.stderr)
     return EXIT_FAILURE if failures else EXIT_OK
 
 
@@ -444,7 +474,7 @@ def cmd_model(args) -> int:
         _print_json(result.to_dict())
     else:
         print(result.text())
-    return EXIT_OK
+    return _exit_with(result.failures)  # files the converted model failed on
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -462,13 +492,15 @@ def cmd_device(args) -> int:
 
 
 def _device_action(args, project, registry) -> int:
+    import shlex
+
     if args.action == "add":
         info = registry.add(project, args.name, args.uri, key_path=args.key, python_cmd=args.python,
                             workdir=args.workdir)
         if args.json:
             _print_json(info.to_dict())
         else:
-            print(f"added {info.name} ({info.uri}); check it with: voicestudio device check {info.name}")
+            print(f"added {_one_line(info.name)} ({_one_line(info.uri)}); check it with: voicestudio device check {_one_line(info.name)}")
     elif args.action == "list":
         found = registry.devices(project)
         if args.json:
@@ -476,7 +508,9 @@ def _device_action(args, project, registry) -> int:
         else:
             for d in found:
                 arch = (d.check or {}).get("arch") or "not checked"
-                print(f"{d.name}\t{d.uri}\t{arch}\t{d.runs} runs")
+                python = shlex.join(d.python_cmd) if d.python_cmd else "python3"
+                print(f"{_one_line(d.name)}\t{_one_line(d.uri)}\t{_one_line(arch)}\t{d.runs} runs\t"
+                      f"python: {_one_line(python)}\tworkdir: {_one_line(d.workdir or 'default')}")
     elif args.action == "remove":
         registry.remove(project, args.name)
         print(f"removed {args.name} and its benchmark runs")
@@ -511,7 +545,7 @@ def _device_action(args, project, registry) -> int:
         else:
             for r in rows:
                 timing = f"{r.avg_ms:.3f} ms" if r.avg_ms is not None else f"failed: {r.error}"
-                print(f"{r.run_id}\t{r.started_at:%Y-%m-%d %H:%M}\t{r.device}\t{r.model}\t{r.tool}\t"
+                print(f"{r.run_id}\t{r.started_at:%Y-%m-%d %H:%M}\t{_one_line(r.device)}\t{_one_line(r.model)}\t{r.tool}\t"
                       f"{r.threads} threads\t{timing}")
     elif args.action == "log":
         print(registry.raw_log(project, args.run_id), end="")
@@ -519,10 +553,25 @@ def _device_action(args, project, registry) -> int:
 
 
 def cmd_db(args) -> int:
-    from voicestudio.store.backup import backup_project
     from voicestudio.store.project import resolve_project_target
 
-    report = backup_project(resolve_project_target(args.db), args.out, force=args.force)
+    target = resolve_project_target(getattr(args, "project", None) or args.db)
+    if args.action in ("check", "recover"):
+        from voicestudio.store import repair
+
+        if args.action == "check":
+            report = repair.check_project(target)
+        else:
+            report = repair.recover_project(target, args.out, force=args.force)
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            print(report.text())
+        return EXIT_FAILURE if args.action == "check" and not report.ok else EXIT_OK
+
+    from voicestudio.store.backup import backup_project
+
+    report = backup_project(target, args.out, force=args.force)
     if args.json:
         _print_json({**report.__dict__, "path": str(report.path)})
     else:
@@ -599,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("label", cmd_label, "label a clip human, nonhuman or unsure")
     p.add_argument("clip", nargs="?", help="clip id or audio file path")
     p.add_argument("value", nargs="?", help="human | nonhuman | unsure | clear")
-    p.add_argument("--annotator", default=default_annotator(), help="who is labelling (default: $VOICESTUDIO_ANNOTATOR or the login name)")
+    p.add_argument("--annotator", help="who is labelling (default: $VOICESTUDIO_ANNOTATOR or the login name)")
     p.add_argument("--note")
     p.add_argument("--from-csv", metavar="FILE", help="CSV with columns path,label[,annotator]")
     p.add_argument("--undo", action="store_true", help="undo the annotator's latest label (appends an undo event)")
@@ -619,7 +668,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plots", metavar="DIR", help="save ROC, PR, histogram and confusion plots as PNG in DIR")
 
     p = add("export", cmd_export, "export the labelled clips for training: audio, splits, manifest and dataset card")
-    p.add_argument("out", metavar="OUT", help="target folder (must be empty, or an earlier export with --force)")
+    p.add_argument("out", metavar="OUT", help="target folder (must be empty, or an earlier export with --force); "
+                   "a link to a folder is followed")
     p.add_argument("--format", choices=("folders", "csv", "hf"), default="folders",
                    help="folders: split/label/x.wav; csv: audio/ + manifest; hf: Hugging Face audiofolder")
     consensus_options(p)
@@ -631,7 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=int, help="resample to this rate in Hz (default: each file's own, at most 32000)")
     p.add_argument("--audio-format", choices=("wav", "flac"), default="wav", help="16-bit PCM WAV (default) or FLAC")
     p.add_argument("--features", choices=("mfcc-npy", "mfcc-png"), help="also write MFCC per clip, with the model's feature spec")
-    p.add_argument("--force", action="store_true", help="replace an earlier export in OUT")
+    p.add_argument("--force", action="store_true", help="replace an earlier export in OUT (only if OUT holds nothing else)")
     p.add_argument("--workers", type=int, help="parallel writers (default: one per core)")
     model_options(p)
 
@@ -640,6 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help=".csv or .json (Label Studio)")
     p.add_argument("--format", choices=("csv", "labelstudio"), help="default: from the file's suffix")
     p.add_argument("--annotator", help="export: only this annotator's labels; import: who rows without one are from")
+    p.add_argument("--force", action="store_true", help="export: replace an existing FILE (never the project)")
 
     p = add("train", cmd_train, "train a detector on a folder-per-class set and convert it to .tflite (needs voicestudio[train])")
     p.add_argument("data_dir", metavar="DATA_DIR", help="human/ and nonhuman/ folders, optionally inside train/ val/ test/")
@@ -670,8 +721,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("name")
     q.add_argument("uri", metavar="URI")
     q.add_argument("--key", metavar="PATH", help="SSH private key (no passwords are stored)")
-    q.add_argument("--python", metavar="CMD", help="the device's Python command (default python3)")
-    q.add_argument("--workdir", metavar="DIR", help="where models go on the device (default ~/.voicestudio, or /data/local/tmp/voicestudio on Android)")
+    q.add_argument("--python", metavar="CMD", help="the device's Python (default python3): split into arguments as a "
+                   "shell would (e.g. 'env PYTHONPATH=/opt/lib python3'), each quoted; not run as a shell line")
+    q.add_argument("--workdir", metavar="DIR", help="where models go on the device (default ~/.voicestudio, or /data/local/tmp/voicestudio on Android); "
+                   "over SSH a leading ~ is the login home")
     device_sub.add_parser("list", parents=[common], help="the project's devices")
     q = device_sub.add_parser("remove", parents=[common], help="remove a device and its runs")
     q.add_argument("name")
@@ -701,6 +754,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = db_sub.add_parser("backup", parents=[common], help="a consistent copy of a live SQLite project (others may keep labelling)")
     q.add_argument("out", metavar="OUT.vsproj")
     q.add_argument("--force", action="store_true", help="replace an existing OUT")
+    q = db_sub.add_parser("check", parents=[common], help="is the project file damaged? (exit 1 if so)")
+    q.add_argument("project", nargs="?", metavar="PROJECT", help="the project file (default: --db, $VOICESTUDIO_DB, ...)")
+    q = db_sub.add_parser("recover", parents=[common],
+                          help="copy every row that can still be read from a damaged project into a new one")
+    q.add_argument("project", nargs="?", metavar="PROJECT", help="the damaged project (default: --db, ...)")
+    q.add_argument("out", metavar="OUT.vsproj")
+    q.add_argument("--force", action="store_true", help="replace an existing OUT")
 
     add("selftest", cmd_selftest, "check this installation headless: decode, features, model, project, window, export")
 
@@ -716,6 +776,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    All output goes through ``EscapingWriter`` (see ``voicestudio.terminal``):
+    names and notes from files, models and devices cannot drive the terminal.
+    """
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (EscapingWriter(s) if s is not None else None for s in streams)
+    try:
+        status = _run(argv)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away(streams[0])
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _reader_went_away(stdout) -> int:
+    """The reader of our output closed it (``voicestudio clips | head -1``): stop quietly, as other tools do.
+
+    As Python's documentation advises ("Note on SIGPIPE" in the signal module):
+    stdout is pointed at devnull so that the flush at exit does not fail again,
+    and SIGPIPE's default action is not restored. The status is the one a shell
+    reports for a tool killed by SIGPIPE (128 + 13), not 1: nothing failed.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured in tests)
+        pass
+    return 128 + signal.SIGPIPE
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_gui)
@@ -731,20 +827,23 @@ def main(argv: list[str] | None = None) -> int:
         return func(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
-        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        print(f"voicestudio: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except VoiceStudioError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        print(f"voicestudio: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("voicestudio: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # the reader went away: main() stops quietly
     except Exception as exc:  # a bug: say so in one line, trace with --debug
         if args.debug:
             traceback.print_exc()
-        print(f"voicestudio: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(f"voicestudio: internal error: {type(exc).__name__}: {one_line(exc)} (run with --debug for details)",
+              file=sys.stderr)
         return EXIT_FAILURE
 
 

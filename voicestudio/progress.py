@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from voicestudio.terminal import one_line, raw_stream
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -37,7 +39,7 @@ class TerminalBar:
 
     def __init__(self, label: str, stream=None, min_interval_s: float = 0.1):
         self.label = label
-        self.stream = stream or sys.stderr
+        self.stream = raw_stream(stream or sys.stderr)  # it draws with \r and ESC[K on purpose
         self.enabled = self.stream.isatty()
         self.min_interval_s = min_interval_s
         self._last = 0.0
@@ -55,7 +57,7 @@ class TerminalBar:
             bar = f"[{'#' * filled}{'.' * (30 - filled)}] {p.done}/{p.total}"
         else:
             bar = f"{p.done}"
-        message = p.message[-40:]
+        message = one_line(p.message[-40:])
         self.stream.write(f"\r{self.label} {bar} {message}\033[K")
         self.stream.flush()
         self._drawn = True

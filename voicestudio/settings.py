@@ -15,6 +15,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from voicestudio.annotators import AnnotatorError, check_annotator
+
 SETTINGS_VERSION = 1
 MAX_RECENT = 10
 QUEUES = ("unlabelled", "uncertain", "disagreements", "all")
@@ -43,13 +45,17 @@ class Settings:
 
 
 def default_annotator() -> str:
-    """$VOICESTUDIO_ANNOTATOR, else the login name (what the CLI labels as, and the window suggests)."""
-    name = os.environ.get("VOICESTUDIO_ANNOTATOR")
-    if name:
+    """$VOICESTUDIO_ANNOTATOR, else the login name (what the CLI labels as, and the window suggests).
+
+    The variable is returned as it is set, so a bad one is refused where it is used (``check_annotator``)
+    rather than silently replaced; a login name that breaks the rule gives way to "annotator".
+    """
+    name = os.environ.get("VOICESTUDIO_ANNOTATOR", "")
+    if name.strip(" "):  # as set, control characters included: check_annotator refuses them rather than strip them
         return name
     try:
-        return getpass.getuser()
-    except Exception:  # no user name on this system (containers without passwd)
+        return check_annotator(getpass.getuser())
+    except Exception:  # no user name on this system (containers without passwd), or not one to store
         return "annotator"
 
 
@@ -62,6 +68,8 @@ def settings_path() -> Path:
 def _valid(name: str, value, default) -> bool:
     if name == "queue":
         return value in QUEUES
+    if name == "annotator":  # "" = not asked yet; a name from a hand-edited file must pass the rule
+        return value == "" or _is_annotator(value)
     if name == "threshold":
         return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1)
     if name == "recent_projects":
@@ -71,6 +79,14 @@ def _valid(name: str, value, default) -> bool:
     if isinstance(default, float):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     return isinstance(value, type(default))
+
+
+def _is_annotator(value) -> bool:
+    try:
+        check_annotator(value)
+    except AnnotatorError:
+        return False
+    return True
 
 
 def _upgrade(data: dict) -> dict:

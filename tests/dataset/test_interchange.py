@@ -261,7 +261,7 @@ def test_export_is_atomic_and_import_is_all_or_nothing(labelled, tmp_path, monke
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(VoiceStudioError, match="cannot write the labels"):
-        export_labels(labelled, target)
+        export_labels(labelled, target, force=True)
     monkeypatch.undo()
     assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     with pytest.raises(VoiceStudioError, match="cannot write"):

@@ -18,9 +18,11 @@ import pytest
 
 from voicestudio.device.adb import AdbTransport
 from voicestudio.device.transport import (
+    MAX_OUTPUT_BYTES,
     CommandResult,
     DeviceAddress,
     DeviceError,
+    DeviceOutputTooLong,
     DeviceTimeout,
     connect,
     quote,
@@ -172,3 +174,26 @@ def test_check_and_bench_through_adb(adb, arm_python, tmp_path, capsys):
     assert [Path(c[3]).name for c in pushes] == [pushes[0][3].rsplit("/", 1)[1], DEFAULT_MODEL.name]
     assert main(["--db", db, "device", "add", "phone2", "adb://X", "--key", str(DEFAULT_MODEL)]) == 1
     assert "--key is for SSH devices" in capsys.readouterr().err
+
+
+def test_an_adb_command_that_prints_without_end_is_stopped_at_the_cap(adb, tmp_path):
+    """The phone's command floods adb's output: stopped at the cap, adb and the command killed."""
+    import subprocess
+    import uuid
+
+    token = f"adb-flood-{uuid.uuid4().hex[:8]}"
+    transport = connect("adb://R58M123")
+    with pytest.raises(DeviceOutputTooLong, match=f"output over {MAX_OUTPUT_BYTES >> 20} MiB, stopped") as caught:
+        transport.run(quote(["yes", token]), timeout=300)
+    assert len(caught.value.output) == MAX_OUTPUT_BYTES and caught.value.output.startswith(f"{token}\n")
+    assert subprocess.run(["pgrep", "-f", token], capture_output=True).returncode != 0  # nothing left running
+    assert transport.run("echo still usable").stdout == "still usable\n"
+
+    # Through the CLI: the device's "python" floods; check says so in one problem line and exits 1.
+    db = tmp_path / "p.vsproj"
+    run = [sys.executable, "-m", "voicestudio", "--db", str(db), "device"]
+    assert subprocess.run([*run, "add", "phone", "adb://R58M123", "--python", f"yes {token} --", "--workdir",
+                           str(tmp_path / "w")], capture_output=True).returncode == 0
+    done = subprocess.run([*run, "check", "phone"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1 and f"`yes {token} --`: output over 16 MiB, stopped" in done.stdout, done.stdout
+    assert subprocess.run(["pgrep", "-f", token], capture_output=True).returncode != 0

@@ -18,5 +18,6 @@ def models(tmp_path_factory):
         "int8": tinymodels.build_mean_model(folder, quantize="int8"),
         "logits": tinymodels.build_mean_model(folder, logits=True),
         "nocard": tinymodels.build_mean_model(folder, name="no-card", card=False),
+        "fragile": tinymodels.build_fragile_model(folder),
         **tinymodels.build_broken_models(folder / "broken"),
     }

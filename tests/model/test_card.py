@@ -102,3 +102,95 @@ def test_defaults_fit_the_default_shapes(input_shape, output_shape, layout, outp
 ])
 def test_defaults_refuse_other_shapes(input_shape, output_shape):
     assert default_card_for(input_shape, output_shape) is None
+
+
+# Hostile cards: every FeatureSpec field in a sane range, size and depth bounded ---------------------------
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("n_mels", 1e8, "n_mels must be an integer 1..256, not 100000000.0"),
+    ("n_mels", 100_000_000, "n_mels must be an integer 1..256"),
+    ("n_mels", 0, "n_mels must be an integer 1..256"),
+    ("sample_rate", 96000, "sample_rate must be an integer 4000..32000, not 96000"),
+    ("sample_rate", 2000, "sample_rate must be an integer 4000..32000"),
+    ("sample_rate", True, "sample_rate must be an integer 4000..32000, not True"),
+    ("sample_rate", 16000.5, "sample_rate must be an integer"),
+    ("n_fft", 1 << 30, "n_fft must be an integer 16..8192"),
+    ("n_fft", 1021, "n_fft must be a product of 2s, 3s and 5s"),
+    ("n_mfcc", 41, "n_mfcc must be 1..n_mels (40), not 41"),
+    ("n_mfcc", "20", "n_mfcc must be an integer 1..256, not '20'"),
+    ("fmin", 9000, "fmin must be 0..fmax (fmax capped at Nyquist: 8000 Hz), not 9000"),
+    ("fmin", -5, "fmin must be a number 0..48000"),
+    ("fmax", 1e12, "fmax must be a number 1..48000"),
+    ("frame_ms", 0, "frame_ms must be a number 0.1..500"),
+    ("hop_ms", -10, "hop_ms must be a number 0.1..60000"),
+    ("hop_ms", 1e308, "hop_ms must be a number 0.1..60000"),
+    ("window_s", 1e9, "window_s must be a number 0.01..60"),
+    ("window_hop_s", 0, "window_hop_s must be a number 0.01..60"),
+    ("log_floor", 0, "log_floor must be a number 1e-30..1, not 0"),
+    ("silence_dbfs", 20, "silence_dbfs must be a number -200..0"),
+    ("window", ["hamming"], "window must be one of"),
+    ("feature", {"a": 1}, "feature must be one of"),
+])
+def test_every_feature_spec_field_is_checked_against_its_range(tmp_path, field, value, reason):
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps({"feature_spec": {field: value}}))
+    with pytest.raises(ModelError, match="invalid feature_spec") as caught:
+        load_card(path)
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_frames_of_one_window_are_bounded():
+    assert FeatureSpec(window_s=60).image_shape == (6000, 20)  # the longest window, at a 10 ms hop
+    with pytest.raises(ValueError, match=r"window_s covers 480,000 frames \(at most 10,000\)"):
+        FeatureSpec(window_s=60, hop_ms=0.1)
+
+
+def test_nan_and_infinity_are_refused(tmp_path):
+    path = tmp_path / "card.json"
+    for value in ("NaN", "Infinity", "-Infinity"):
+        path.write_text('{"feature_spec": {"fmin": %s, "log_floor": %s}}' % (value, value))
+        with pytest.raises(ModelError, match=r"fmin must be a number 0\.\.48000, not .*log_floor must be"):
+            load_card(path)
+
+
+@pytest.mark.parametrize("content,reason", [
+    ("[" * 500_000 + "]" * 500_000, "card too large/malformed: nested deeper than 32 levels"),  # 1 MB
+    (json.dumps({"training": json.loads("[" * 40 + "]" * 40)}), "nested deeper than 32 levels"),
+    (json.dumps({"training": {"notes": "a" * (2 << 20)}}), "card too large/malformed: over 1 MiB"),
+    ('{"card_version": ' + "9" * 5000 + "}", "not valid JSON"),
+])
+def test_huge_and_deep_cards_are_refused_before_parsing_deeply(tmp_path, content, reason):
+    path = tmp_path / "card.json"
+    path.write_text(content)
+    with pytest.raises(ModelError, match=reason) as caught:
+        load_card(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_hostile_cards_end_to_end(tmp_path):
+    """The user's scenario: a model shipped with a hostile card, used from the command line."""
+    import subprocess
+    import sys
+
+    from audiofiles import speechlike
+    from audiofiles import write as write_audio
+    from voicestudio.model.detector import DEFAULT_MODEL
+
+    model = tmp_path / "shared.tflite"
+    model.write_bytes(DEFAULT_MODEL.read_bytes())
+    audio = write_audio(tmp_path / "voice.wav", speechlike(16000, 2.0), 16000)
+    cards = {'{"feature_spec": {"n_mels": 1e8, "n_mfcc": 20}}': "n_mels must be an integer 1..256",
+             "[" * 500_000 + "]" * 500_000: "card too large/malformed: nested deeper than 32 levels"}
+    for content, reason in cards.items():
+        card_path_for(model).write_text(content)
+        # predict refuses the model in one line (before any feature is computed: no MemoryError)
+        done = subprocess.run([sys.executable, "-m", "voicestudio", "predict", "--model", str(model), str(audio)],
+                              capture_output=True, text=True, timeout=300)
+        ours = [line for line in done.stderr.splitlines() if line.startswith("voicestudio:")]
+        assert done.returncode == 1 and len(ours) == 1 and reason in ours[0], done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        # inspect shows the model and says what is wrong with its card
+        for args in (["model", "inspect"], ["--json", "model", "inspect"]):
+            done = subprocess.run([sys.executable, "-m", "voicestudio", *args, str(model)],
+                                  capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0 and reason in done.stdout and done.stderr == "", done.stderr

@@ -293,3 +293,56 @@ def test_long_parts_are_streamed_with_the_same_result(models, tmp_path, monkeypa
     assert np.array_equal(streamed.silent, whole.silent) and streamed.silent.any() and not streamed.silent.all()
     np.testing.assert_allclose(streamed.window_probs, whole.window_probs, rtol=0, atol=1e-6)
     assert streamed.clip_score == pytest.approx(whole.clip_score, abs=1e-6)
+
+
+# A failure stays with its clip ------------------------------------------------------------
+
+def fragile_images(spec=FeatureSpec()):
+    """Window images the fragile model takes (a tone at a normal level) and fails on (the same tone at -40 dBFS)."""
+    def images(samples):
+        frames = features(samples, spec)
+        return window_images(frames, window_starts(len(frames), spec), spec)
+
+    return images(audiofiles.tone(SR, 2.0, 1000, level=0.3)), images(audiofiles.tone(SR, 2.0, 1000, level=0.01))
+
+
+def test_an_interpreter_failure_is_a_one_line_model_error(models):
+    detector = Detector(models["fragile"])
+    good, bad = fragile_images()
+    for _ in range(3):  # LiteRT's reporter appends each failure to the next message: still one failure's line
+        with pytest.raises(ModelError) as caught:
+            detector.invoke_images(bad)
+        assert caught.value.reason.count("failed to invoke") == 1 and "\n" not in caught.value.reason
+        assert caught.value.reason.startswith("the model failed on this audio (") and "DIV" in caught.value.reason
+    # The interpreter goes on working after a failure, with the float model's values.
+    np.testing.assert_allclose(detector.invoke_images(good), tinymodels.expected_mean_model(good), atol=0.02)
+
+
+def test_padding_rows_never_fail_a_batch(models):
+    """A batch of 3 runs as 4: the padding row repeats a real one (all-zero int8 rows fail a DIV)."""
+    good, _ = fragile_images()
+    probs = Detector(models["fragile"]).invoke_images(good[:3])
+    np.testing.assert_allclose(probs, tinymodels.expected_mean_model(good[:3]), atol=0.02)
+
+
+def test_invoke_each_keeps_a_failure_with_its_group(models):
+    detector = Detector(models["fragile"])
+    good, bad = fragile_images()
+    first, failed, last = detector.invoke_each([good[:2], bad, good[2:]])
+    assert isinstance(failed, ModelError) and "DIV" in failed.reason
+    np.testing.assert_allclose(np.concatenate([first, last]), tinymodels.expected_mean_model(good), atol=0.02)
+    # All good: one pass, split back into the groups.
+    together = detector.invoke_each([good[:1], good[1:]])
+    assert [len(g) for g in together] == [1, len(good) - 1]
+    assert detector.invoke_each([]) == []
+
+
+def test_streams_says_which_parts_predict_file_streams(models, tmp_path, monkeypatch):
+    from voicestudio.model import detector as detector_module
+
+    audiofiles.write(tmp_path / "a.wav", audiofiles.tone(SR, 3.0), SR)
+    d = Detector(models["dynamic"])
+    monkeypatch.setattr(detector_module, "LONG_PART_S", 2.0)
+    assert d.streams(tmp_path / "a.wav") and d.streams(tmp_path / "a.wav", start_s=0.5, end_s=99.0)
+    assert not d.streams(tmp_path / "a.wav", start_s=1.5) and not d.streams(tmp_path / "a.wav", end_s=2.0)
+    assert not d.streams(tmp_path / "missing.wav", start_s=0.0, end_s=1.0)  # known short: the file is not opened

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import resource
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
 import pytest
 
+from audiofiles import speechlike
+from audiofiles import write as write_audio
+from craftedmodels import CraftedModel, CraftedTensor
+from craftedmodels import write as write_crafted
 from voicestudio.cli import main
 from voicestudio.errors import ModelError
 from voicestudio.model.detector import DEFAULT_MODEL
@@ -117,3 +124,96 @@ def test_unknown_formats(tmp_path, capsys):
     assert "unknown model format '.txt'" in capsys.readouterr().err
     assert main(["model", "inspect", str(tmp_path / "missing.tflite")]) == 1
     assert "no such model file" in capsys.readouterr().err
+
+
+# Crafted models: bounded work, bounded output, one line -------------------------------------------------
+
+def run_voicestudio(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in its own process, with its memory and CPU capped: a blow-up fails the test, not the machine."""
+    def limits():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        resource.setrlimit(resource.RLIMIT_CPU, (120, 120))
+
+    return subprocess.run([sys.executable, "-m", "voicestudio", *args], capture_output=True, text=True,
+                          preexec_fn=limits, timeout=600)
+
+
+HUGE = 2**31 - 1
+CRAFTED = {
+    # what the issue found, each a file of a few kB to a few hundred kB
+    "500 dims of 2^31-1": (CraftedModel(tensors=(CraftedTensor("w", (HUGE,) * 500, buffer=1), CraftedTensor("y", (1, 1))),
+                                        buffer_bytes=bytes(16)), "500 dimensions in the shape of tensor 0"),
+    "100,000 inputs aliasing one 100,000-dim tensor": (
+        CraftedModel(tensors=(CraftedTensor("x", (7,) * 100_000), CraftedTensor("y", (1, 1))), inputs=(0,) * 100_000),
+        "100,000 inputs (at most 1,000)"),
+    "100,000 aliased tensors": (
+        CraftedModel(tensors=(CraftedTensor("w", (3,) * 100_000, buffer=1),), inputs=(0,), outputs=(0,),
+                     tensor_copies=100_000, buffer_bytes=bytes(8)), "100,000 dimensions in the shape of tensor 0"),
+    "1,000 inputs named by one 30 kB name (34 kB file)": (
+        CraftedModel(tensors=(CraftedTensor("n" * 30_000, (1,)), CraftedTensor("y", (1, 1))), inputs=(0,) * 1000),
+        "tensor names make more than 4 MiB of output"),
+    "1,000 signatures sharing one 30 kB key": (
+        CraftedModel(signatures=1000, signature_key="k" * 30_000), "signature keys make more than 4 MiB of output"),
+    "a tensor of 2^124 elements": (
+        CraftedModel(tensors=(CraftedTensor("x", (HUGE,) * 4), CraftedTensor("y", (1, 1)))),
+        "tensor 0 has more than 1,099,511,627,776 elements"),
+    "a negative dimension": (
+        CraftedModel(tensors=(CraftedTensor("x", (1, -5, 20, 1)), CraftedTensor("y", (1, 1)))),
+        "tensor 0 has a negative dimension"),
+    "a name longer than 64 kB": (
+        CraftedModel(tensors=(CraftedTensor("x" * 70_000, (1,)), CraftedTensor("y", (1, 1)))),
+        "70,000 bytes in a tensor name (at most 65,536)"),
+    "5,000 signatures": (CraftedModel(signatures=5000), "5,000 signatures (at most 1,000)"),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_crafted_models_are_refused_in_one_line(tmp_path, case):
+    model, reason = CRAFTED[case]
+    path = write_crafted(tmp_path / "crafted.tflite", model)
+    for json_flag in ([], ["--json"]):
+        done = run_voicestudio(*json_flag, "model", "inspect", str(path))
+        assert done.returncode == 1 and done.stdout == "", (case, done.stderr[-2000:])
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert done.stderr.startswith(f"voicestudio: error: {path}: model too large/malformed: "), done.stderr
+        assert reason in done.stderr, done.stderr
+
+
+def test_crafted_models_within_the_limits_inspect_with_bounded_output(tmp_path):
+    # Many aliased tensors and operators with sane shapes: read once each, summarised in a few lines.
+    aliased = write_crafted(tmp_path / "aliased.tflite", CraftedModel(
+        tensors=(CraftedTensor("w", (3, 3), buffer=1), CraftedTensor("y", (1, 1))), tensor_copies=50_000,
+        outputs=(1,), buffer_bytes=bytes(36), operators=200_000))
+    done = run_voicestudio("--json", "model", "inspect", str(aliased))
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["tensors"] == 100_000 and found["operator_total"] == 200_000 and found["parameters"] == 9 * 50_000
+    assert len(done.stdout) < 10_000
+
+    # A plain crafted model reads the way the runtime reads it.
+    plain = write_crafted(tmp_path / "plain.tflite", CraftedModel(signatures=1))
+    found = inspect_tflite(plain)
+    from ai_edge_litert.interpreter import Interpreter
+
+    details = Interpreter(model_path=str(plain)).get_input_details()
+    assert [(t.name, list(t.shape)) for t in found.inputs] == [(d["name"], d["shape"].tolist()) for d in details]
+    assert found.signatures[0].key == "serving_default" and found.signatures[0].inputs == {"x": "features"}
+
+
+def test_predict_refuses_models_of_the_wrong_shape_in_one_line(models, tmp_path):
+    audio = write_audio(tmp_path / "voice.wav", speechlike(16000, 2.0), 16000)
+    crafted = write_crafted(tmp_path / "huge.tflite", CRAFTED["500 dims of 2^31-1"][0])
+    cases = [(models["wrong_shape"], r"input shape \[-1, 50, 20, 1\] contradicts its card"),
+             (crafted, "the TFLite runtime cannot load it"),
+             (write_crafted(tmp_path / "flat.tflite", CraftedModel(tensors=(
+                 CraftedTensor("x", (1, 2000)), CraftedTensor("y", (1, 1))))), "does not fit the defaults"),
+             (write_crafted(tmp_path / "empty-batch.tflite", CraftedModel(tensors=(
+                 CraftedTensor("x", (0, 100, 20, 1)), CraftedTensor("y", (0, 1))))), "has a batch of 0"),
+             # the right shapes, but no operator writes the output
+             (write_crafted(tmp_path / "no-ops.tflite", CraftedModel()), "its output cannot be read")]
+    for model, reason in cases:
+        done = run_voicestudio("predict", "--model", str(model), str(audio))
+        assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr, done.stderr
+        # Ours is one line (the runtime may log its own "INFO: Created ... delegate" line first).
+        (ours,) = [line for line in done.stderr.splitlines() if line.startswith("voicestudio:")]
+        assert ours.startswith(f"voicestudio: error: {model}: ") and re.search(reason, ours), done.stderr

@@ -206,16 +206,18 @@ def test_sources_that_are_not_sqlite_projects_are_refused(tmp_path):
     random_file.write_bytes(b"not a database " * 20)
     foreign = tmp_path / "songs.db"
     empty = tmp_path / "empty.db"
-    for db, statement in ((foreign, "CREATE TABLE songs (id INTEGER)"), (empty, "PRAGMA user_version = 1")):
-        conn = sqlite3.connect(db)
+    versioned = tmp_path / "versioned.db"
+    for db, statement in ((foreign, "CREATE TABLE songs (id INTEGER)"), (empty, "VACUUM"),
+                          (versioned, "PRAGMA user_version = 1")):
+        conn = sqlite3.connect(db, isolation_level=None)
         conn.execute(statement)
-        conn.commit()
         conn.close()
     cases = {
         tmp_path / "missing.vsproj": "no project there to back up",
         random_file: "not a VoiceStudio project (not an SQLite database)",
         foreign: "not a VoiceStudio project (it has other tables: songs)",
         empty: "not a VoiceStudio project (an empty database)",
+        versioned: "not a VoiceStudio project (another application's database: user_version 1)",
         "sqlite://": "an in-memory project has no file to back up",
         "postgresql://ann:secret@db.example.org/labels": "back up PostgreSQL projects with pg_dump",
         "mysql://ann@db.example.org/labels": "SQLite project files only",

@@ -5,7 +5,9 @@ from datetime import timezone
 
 import pytest
 
+from voicestudio.annotators import AnnotatorError
 from voicestudio.store import labels
+from voicestudio.store.schema import LabelEvent
 
 
 def values(events):
@@ -159,3 +161,28 @@ def test_postgresql_refuses_any_update_or_delete_of_label_events(pg_server, make
                     s.execute(text(statement))
         with project.session() as s:
             assert [e.value for e in labels.label_history(s, clip, "ann")] == ["human"]
+
+
+BAD_NAMES = ["", "  ", "eve\nvoicestudio: error: forged", "\x1b[2J", "nul\x00", "del\x7f", "c1\x85", "tab\t",
+             "\u2028", "rtl\u202e", "\ud800", "x" * 101, {"email": "a"}, True, [1, 2], 7, None]
+
+
+def test_every_label_write_refuses_names_that_break_the_rule(project, make_clips):
+    """One rule, in the one place every write passes (add, undo); a name from before the rule is still read."""
+    (clip,) = make_clips(project, 1)
+    for name in BAD_NAMES:
+        with project.write() as s:
+            for write in (lambda: labels.add_label(s, clip, name, "human"), lambda: labels.undo_label(s, clip, name),
+                          lambda: labels.undo_last_label(s, name)):
+                with pytest.raises(AnnotatorError) as refused:
+                    write()
+                assert isinstance(refused.value, ValueError) and refused.value.args[0].isprintable(), name
+    with project.write() as s:
+        assert labels.add_label(s, clip, "Zoë O'Brien <zoe@lab>", "human").annotator == "Zoë O'Brien <zoe@lab>"
+        assert labels.add_label(s, clip, " " + "x" * 100 + " ", "human").annotator == "x" * 100
+        s.add(LabelEvent(clip_id=clip, annotator="old\nname", value="nonhuman"))  # written before the rule
+    with project.session() as s:
+        assert labels.count_events(s) == 3
+        assert [e.value for e in labels.label_history(s, clip, "old\nname")] == ["nonhuman"]
+        assert labels.current_labels(s, "old\nname")[clip].value == "nonhuman"
+        assert labels.labels_by_annotator(s)[clip]["old\nname"] == "nonhuman"

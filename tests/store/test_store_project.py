@@ -1,10 +1,12 @@
 """Opening projects: creation, migration, refusals, locations, locking."""
 
 import os
+import re
 import sqlite3
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -173,9 +175,18 @@ def test_sqlite_urls_are_accepted(tmp_path):
         assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION
 
 
-def test_unusable_url_is_a_project_error():
-    with pytest.raises(ProjectError, match="nosuchdb://"):
-        open_project("nosuchdb://host/db")
+def test_a_url_of_a_known_database_without_its_driver_is_a_project_error():
+    with pytest.raises(ProjectError, match=r"^mysql\+nosuchdriver://host/db: cannot use this database URL"):
+        open_project("mysql+nosuchdriver://host/db")
+
+
+@pytest.mark.parametrize("target", ["my://project.vsproj", "foo://bar", "my dir://p.vsproj", "x://h:port/db"])
+def test_a_path_with_an_unknown_scheme_is_a_file(tmp_path, monkeypatch, target):
+    """``://`` is legal in a path: only a scheme SQLAlchemy knows makes a URL (issue 14, item 16)."""
+    monkeypatch.chdir(tmp_path)
+    with open_project(target) as project:
+        assert project.is_sqlite and project.label == str(tmp_path / Path(target))
+    assert (tmp_path / Path(target)).is_file()
 
 
 def test_session_rolls_back_on_error(project, make_clips):
@@ -225,3 +236,39 @@ def test_write_lock_held_too_long_is_a_project_error(tmp_path):
                 pass
         finally:
             holder.join()
+
+
+@pytest.mark.parametrize("statements, reason", [
+    (["PRAGMA application_id = 0x47504B47"], r"a GeoPackage database: application_id 0x47504b47"),
+    (["PRAGMA application_id = 0x12345678"], r"another application's database: application_id 0x12345678"),
+    (["PRAGMA user_version = 7"], r"another application's database: user_version 7"),
+    (["CREATE VIEW answers AS SELECT 42 AS answer"], r"it holds view answers"),
+    (["PRAGMA journal_mode = WAL", "CREATE VIEW v AS SELECT 1"], r"it holds view v"),
+], ids=["geopackage", "unknown-application-id", "user-version", "only-a-view", "wal-view"])
+def test_empty_databases_of_other_applications_are_refused_byte_identical(tmp_path, statements, reason):
+    """No table, yet someone else's (issue 14, item 14): refused through the real CLI, not one byte changed."""
+    import subprocess
+
+    path = tmp_path / "theirs.gpkg"
+    before = _make_db(path, *statements)
+    side_files = sorted(p.name for p in tmp_path.iterdir())
+    done = subprocess.run([sys.executable, "-m", "voicestudio", "--db", str(path), "clips"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"voicestudio: error: {path}: not a VoiceStudio project (")
+    assert re.search(reason, done.stderr), done.stderr
+    assert done.stderr.count("\n") == 1
+    assert path.read_bytes() == before
+    # A WAL database read by anyone gets its -wal and -shm back (SQLite's; the -wal stays empty).
+    assert {p.name for p in tmp_path.iterdir()} - set(side_files) <= {"theirs.gpkg-wal", "theirs.gpkg-shm"}
+    assert not (tmp_path / "theirs.gpkg-wal").exists() or (tmp_path / "theirs.gpkg-wal").stat().st_size == 0
+    with pytest.raises(ProjectError, match="not a VoiceStudio project"):
+        open_project(path)
+    assert path.read_bytes() == before
+
+
+def test_an_empty_sqlite_file_with_nothing_in_it_becomes_a_project(tmp_path):
+    path = tmp_path / "blank.vsproj"
+    _make_db(path, "PRAGMA page_size = 4096", "VACUUM")
+    with open_project(path) as project, project.session() as s:
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION

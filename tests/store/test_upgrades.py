@@ -177,3 +177,35 @@ def test_opening_an_upgraded_fixture_again_changes_nothing(revision, tmp_path, m
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == SCHEMA_REVISION
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("revision", FIXTURE_REVISIONS)
+def test_upgraded_files_are_current_and_a_changed_one_is_kept_as_history(revision, tmp_path):
+    """0004 lets other content take a file's path while the old recording keeps its clips and labels."""
+    from voicestudio.store import clips as clip_store
+    from voicestudio.store.schema import AudioFile
+
+    path = _copy(revision, tmp_path, "wal")
+    tables = _manifest(revision)["tables"]
+    clips_of = {}
+    for row in tables["clips"]["rows"]:
+        clips_of.setdefault(row["file_id"], []).append(row["id"])
+    with open_project(path) as project:
+        with project.session() as s:
+            assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # on again after the upgrade
+            assert s.query(AudioFile).filter(AudioFile.replaced_at.is_not(None)).count() == 0
+            assert sorted(c.id for c in clip_store.list_clips(s)) == sorted(r["id"] for r in tables["clips"]["rows"])
+            histories = {c: [e.id for e in labels.label_history(s, c)] for ids in clips_of.values() for c in ids}
+        first = tables["audio_files"]["rows"][0]
+        with project.write() as s:
+            clip_store.replace_file(s, first["id"])
+            new = clip_store.add_or_update_file(
+                s, path=first["path"], sha256="e" * 64, size_bytes=10, mtime=2.0, format="WAV", subtype="PCM_16",
+                sample_rate=16000, channels=1, frames=160, duration_s=0.01, source_group="field",
+                imported_at=datetime.now(timezone.utc))
+        with project.session() as s:
+            assert new.id not in (row["id"] for row in tables["audio_files"]["rows"])
+            current = sorted(c.id for c in clip_store.list_clips(s))
+            assert current == sorted(r["id"] for r in tables["clips"]["rows"] if r["file_id"] != first["id"])
+            assert {c: [e.id for e in labels.label_history(s, c)] for c in histories} == histories  # nothing lost
+            assert s.connection().exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"

@@ -15,6 +15,7 @@ computed twice.
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,25 @@ from functools import lru_cache
 import numpy as np
 
 MAX_SAMPLE_RATE = 32000
+MIN_SAMPLE_RATE = 4000
+# Sane ranges of the numeric FeatureSpec fields, (low, high, integer): what a voice
+# detector can use, and small enough that nothing derived from a card (filter bank,
+# frames, images) can exhaust memory. n_fft must also be FFT-friendly (2^a 3^b 5^c).
+SPEC_RANGES = {
+    "sample_rate": (MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, True),
+    "frame_ms": (0.1, 500.0, False),
+    "hop_ms": (0.1, 60000.0, False),  # views of long clips widen it (audio.display)
+    "n_fft": (16, 8192, True),
+    "n_mels": (1, 256, True),
+    "fmin": (0.0, 48000.0, False),
+    "fmax": (1.0, 48000.0, False),  # capped at Nyquist when used
+    "n_mfcc": (1, 256, True),
+    "log_floor": (1e-30, 1.0, False),
+    "window_s": (0.01, 60.0, False),
+    "window_hop_s": (0.01, 60.0, False),
+    "silence_dbfs": (-200.0, 0.0, False),
+}
+MAX_WINDOW_FRAMES = 10_000  # height of one classifier image
 # Generalised cosine windows a0 - (1 - a0) cos(2 pi n / N): scipy.signal's
 # definitions, without importing scipy.signal (slow to import) at start-up.
 WINDOWS = {"hamming": 0.54, "hann": 0.5}
@@ -61,23 +81,30 @@ class FeatureSpec:
     silence_dbfs: float = -60.0  # windows quieter than this (RMS) are skipped
 
     def __post_init__(self):
-        problems = []
-        if not 1000 <= self.sample_rate <= MAX_SAMPLE_RATE:
-            problems.append(f"sample_rate must be 1000..{MAX_SAMPLE_RATE} Hz")
-        if self.window not in WINDOWS:
+        problems = [problem for name, (low, high, integer) in SPEC_RANGES.items()
+                    if (problem := _out_of_range(name, getattr(self, name), low, high, integer))]
+        if not isinstance(self.window, str) or self.window not in WINDOWS:
             problems.append(f"window must be one of {tuple(WINDOWS)}")
-        if self.feature not in FEATURE_KINDS:
+        if not isinstance(self.feature, str) or self.feature not in FEATURE_KINDS:
             problems.append(f"feature must be one of {FEATURE_KINDS}")
+        if problems:  # the checks below compute with the values: only once each is sane
+            raise ValueError("invalid FeatureSpec: " + "; ".join(problems))
+        if not _fft_friendly(self.n_fft):
+            problems.append(f"n_fft must be a product of 2s, 3s and 5s (e.g. 256, 400, 512), not {self.n_fft}")
         if self.hop_length < 1 or self.frame_length < 2:
             problems.append("frame_ms and hop_ms are too small for the sample rate")
         if self.frame_length > self.n_fft:
             problems.append(f"frame of {self.frame_length} samples exceeds n_fft={self.n_fft}")
         if not 0 <= self.fmin < self.effective_fmax:
-            problems.append("fmin must be >= 0 and below fmax")
+            problems.append(f"fmin must be 0..fmax (fmax capped at Nyquist: {self.effective_fmax:g} Hz), "
+                            f"not {self.fmin:g}")
         if not 1 <= self.n_mfcc <= self.n_mels:
-            problems.append("n_mfcc must be 1..n_mels")
+            problems.append(f"n_mfcc must be 1..n_mels ({self.n_mels}), not {self.n_mfcc}")
         if self.window_frames < 1 or self.window_hop_frames < 1:
             problems.append("window_s and window_hop_s must cover at least one hop")
+        elif self.window_frames > MAX_WINDOW_FRAMES:
+            problems.append(f"window_s covers {self.window_frames:,} frames (at most {MAX_WINDOW_FRAMES:,}): "
+                            "make it shorter or hop_ms longer")
         if problems:
             raise ValueError("invalid FeatureSpec: " + "; ".join(problems))
 
@@ -128,6 +155,22 @@ class FeatureSpec:
         if unknown:
             raise ValueError(f"unknown FeatureSpec fields: {', '.join(unknown)}")
         return cls(**data)
+
+
+def _out_of_range(name: str, value, low, high, integer: bool) -> str | None:
+    """Why ``value`` does not fit ``low..high`` (NaN and infinities never do), or None."""
+    kind = "an integer" if integer else "a number"
+    numeric = numbers.Integral if integer else numbers.Real  # numpy's scalars too
+    if isinstance(value, bool) or not isinstance(value, numeric) or not low <= value <= high:
+        return f"{name} must be {kind} {low:g}..{high:g}, not {value!r:.40}"
+    return None
+
+
+def _fft_friendly(n: int) -> bool:
+    for factor in (2, 3, 5):
+        while n % factor == 0:
+            n //= factor
+    return n == 1
 
 
 # Building blocks -----------------------------------------------------------

@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from voicestudio.dataset.consensus import Consensus, consensus_codes
+from voicestudio.store.clips import current_clips
 from voicestudio.store.predictions import clip_scores
 from voicestudio.store.schema import AudioFile, Clip, LabelEvent
 
@@ -136,10 +137,10 @@ class ClipTable:
 
 
 def load_clip_table(session, *, annotator: str = "", model_id: int | None = None) -> ClipTable:
-    """Every clip of the project with its labels and (given ``model_id``) the model's scores."""
+    """Every current clip of the project (not those of replaced recordings) with its labels and
+    (given ``model_id``) the model's scores."""
     rows = session.execute(
-        select(Clip.id, AudioFile.path, Clip.start_s, Clip.end_s)
-        .join(AudioFile, Clip.file_id == AudioFile.id)
+        current_clips(select(Clip.id, AudioFile.path, Clip.start_s, Clip.end_s))
         .order_by(AudioFile.path, Clip.start_s, Clip.id)
     ).all()
     n = len(rows)

@@ -3,7 +3,9 @@
 ``load_clip`` is the function the window runs on a worker thread when a clip is
 opened (and for the next clip in the queue, ahead of time). A clip that cannot
 be decoded comes back with ``error`` set instead of raising, so the window
-shows a panel in place of the views and goes on.
+shows a panel in place of the views and goes on. So does a clip whose file no
+longer holds the audio it was imported with (``source_changed``): drawing the
+new content under the old recording's labels would mislead the annotator.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voicestudio.audio.display import OpenedClip, open_clip
-from voicestudio.errors import AudioError, MissingExtraError
+from voicestudio.dataset.sourcecheck import CHANGED, check_source
+from voicestudio.errors import AudioError, MissingExtraError, ModelError
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
 from voicestudio.store import predictions as prediction_store
@@ -47,6 +50,8 @@ class LoadedClip:
     prediction: ClipPrediction | None
     history: tuple[LabelRecord, ...]
     error: str | None = None  # why the audio could not be shown
+    source_changed: bool = False  # the file holds other audio than the clip was made from
+    prediction_error: str | None = None  # why the model could not predict the clip (its audio is shown)
 
     @property
     def clip_id(self) -> int:
@@ -81,7 +86,7 @@ def load_clip(project: Project, clip_id: int, spec, *, detector=None, model_id: 
     window runs ``predict_and_store`` for it in the background.
     """
     with project.session() as session:
-        clip = clip_store.get_clip(session, clip_id)
+        clip = clip_store.get_clip(session, clip_id, include_replaced=True)  # the window may hold an older list
         if clip is None:
             raise ValueError(f"no clip with id {clip_id}")
         stored = prediction_store.get_prediction(session, clip_id, model_id) if model_id is not None else None
@@ -91,11 +96,22 @@ def load_clip(project: Project, clip_id: int, spec, *, detector=None, model_id: 
     if stored is not None:
         prediction = ClipPrediction(model_id, stored.clip_score, stored.threshold, stored.window_starts_s,
                                     stored.window_probs, window_s)
+    if clip.replaced_at is not None:
+        return LoadedClip(clip, None, prediction, history, source_changed=True,
+                          error=f"{clip.path}: its recording was replaced by other audio at this path; the clip "
+                                "and its labels are kept as history")
     try:
         opened = open_clip(clip.path, clip.start_s, clip.end_s, spec)
     except (AudioError, MissingExtraError) as exc:
         return LoadedClip(clip, None, prediction, history, error=str(exc))
+    source = check_source(clip)  # after decoding: a file that cannot be read says why first
+    if not source.ok:
+        return LoadedClip(clip, None, prediction, history, error=f"{clip.path}: {source.reason}",
+                          source_changed=source.status == CHANGED)
     if prediction is None and detector is not None and model_id is not None and not opened.is_long:
-        prediction = predict_and_store(project, detector, model_id, clip,
-                                       opened.detail.samples, opened.detail.sample_rate)
+        try:
+            prediction = predict_and_store(project, detector, model_id, clip,
+                                           opened.detail.samples, opened.detail.sample_rate)
+        except ModelError as exc:  # the interpreter failed on this audio: show the clip and why
+            return LoadedClip(clip, opened, None, history, prediction_error=exc.reason)
     return LoadedClip(clip, opened, prediction, history)

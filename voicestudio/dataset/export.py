@@ -15,9 +15,14 @@ Layouts (``OUT`` is the target folder):
   ``OUT/train/metadata.csv`` (``file_name``, ``label``...); ``val`` is named
   ``validation`` there.
 
-Everything is written into a hidden temporary folder beside ``OUT`` and moved
-into place only when complete, so ``OUT`` holds a whole export or none. The
-same project, options and seed give byte-identical output (no timestamps).
+Everything is written into a hidden folder beside ``OUT`` and moved into place
+only when complete, so ``OUT`` holds a whole export or none (``staging``: the
+folder is named after its process, and the next export into the same parent
+removes those of processes that were killed). ``--force`` replaces an earlier
+export only if ``OUT`` holds nothing but what that export wrote (its manifest
+lists it); ``OUT`` may be a link to a folder: the export goes into the link's
+target and the link stays. The same project, options and seed give
+byte-identical output (no timestamps).
 """
 
 from __future__ import annotations
@@ -30,12 +35,12 @@ import json
 import os
 import shlex
 import shutil
-import tempfile
+import stat
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import soundfile as sf
@@ -50,9 +55,13 @@ from voicestudio.dataset.cliptable import ClipTable, load_clip_table
 from voicestudio.dataset.consensus import Consensus
 from voicestudio.dataset.png import gray_png, scaled_to_bytes
 from voicestudio.dataset.safenames import safe_stem, unique_names
+from voicestudio.dataset.sourcecheck import SourceRecord, check_source
 from voicestudio.dataset.splits import SPLIT_NAMES, assign_splits, check_fractions
 from voicestudio.errors import AudioError, VoiceStudioError
+from voicestudio.files import file_sha256
+from voicestudio.outputs import holds_project
 from voicestudio.progress import CancelToken, ProgressCallback, report, run_ahead
+from voicestudio.staging import StaleFolder, make_staging, move_into_place, remove_stale
 from voicestudio.store.schema import AudioFile, Clip
 
 LAYOUTS = ("folders", "csv", "hf")
@@ -64,6 +73,7 @@ MANIFEST_COLUMNS = ("path", "label", "split", "source_file", "start_s", "end_s",
                     "sha256", "source_sha256", "source_group", "annotators", "model_score", "clip_id", "features")
 MAX_EXPORT_RATE = 48000
 CARD_MARK = "<!-- written by VoiceStudio export -->"  # how --force recognises an export it may replace
+_NAMED_AT_MOST = 5  # files named when refusing to replace a folder
 _WHOLE_FILE_TOLERANCE_S = 1e-3
 
 
@@ -125,6 +135,8 @@ class ExportItem:
     score: float | None
     split: str = ""
     name: str = ""  # unique file stem
+    source_size: int = -1  # the source's size and mtime at import, checked before it is read
+    source_mtime: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,8 @@ class ExportResult:
     left_out: dict[str, int] = field(default_factory=dict)  # unlabelled, unsure, no consensus
     elapsed_s: float = 0.0
     cancelled: bool = False
+    link: Path | None = None  # the link named as OUT, when ``out`` is its target
+    stale: list[StaleFolder] = field(default_factory=list)  # folders of killed exports removed first
 
     def counts(self) -> dict[str, dict[str, int]]:
         """split -> label -> clips written."""
@@ -163,6 +177,8 @@ class ExportResult:
     def to_dict(self) -> dict:
         return {"out": str(self.out), "clips": len(self.written), "counts": self.counts(),
                 "left_out": dict(self.left_out), "cancelled": self.cancelled, "elapsed_s": round(self.elapsed_s, 3),
+                "link": None if self.link is None else str(self.link),
+                "stale_removed": [s.describe() for s in self.stale],
                 "failures": [{"clip_id": f.clip_id, "path": f.source, "reason": f.reason} for f in self.failures]}
 
 
@@ -179,8 +195,9 @@ def plan_export(project, options: ExportOptions, *, model_id: int | None = None)
     """The clips that go out, with label, split and unique name; nothing is written."""
     with project.session() as session:
         table = load_clip_table(session, model_id=model_id)
-        files = {clip_id: (path, sha, group, duration) for clip_id, path, sha, group, duration in session.execute(
-            select(Clip.id, AudioFile.path, AudioFile.sha256, AudioFile.source_group, AudioFile.duration_s)
+        files = {clip_id: tuple(file) for clip_id, *file in session.execute(
+            select(Clip.id, AudioFile.path, AudioFile.sha256, AudioFile.source_group, AudioFile.duration_s,
+                   AudioFile.size_bytes, AudioFile.mtime)
             .join(AudioFile, Clip.file_id == AudioFile.id))}
     consensus = options.consensus
     left_out = Counter()
@@ -198,13 +215,14 @@ def plan_export(project, options: ExportOptions, *, model_id: int | None = None)
                 left_out["no consensus"] += 1
             continue
         clip_id = int(table.ids[row])
-        path, sha, folder, duration = files[clip_id]
+        path, sha, folder, duration, size, mtime = files[clip_id]
         start, end = float(table.starts[row]), float(table.ends[row])
         group = {"source": path, "folder": folder or os.path.dirname(path), "none": f"clip {clip_id}"}[options.group_by]
         score = None if np.isnan(table.score[row]) else float(table.score[row])
         items.append(ExportItem(
             clip_id, path, sha, start, end, start == 0 and end >= duration - _WHOLE_FILE_TOLERANCE_S, label, group,
             ";".join(f"{who}:{value}" for who, (_, value) in sorted(considered.items())), score,
+            source_size=size, source_mtime=mtime,
         ))
     splits = assign_splits([i.label for i in items], [i.group for i in items], options.fractions, options.seed)
     stems = [safe_stem(Path(i.source).stem) + ("" if i.whole_file else f"_{i.start_s:.2f}-{i.end_s:.2f}s")
@@ -240,15 +258,26 @@ def _write_file(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def _clip_features(item: ExportItem, audio, spec: FeatureSpec) -> np.ndarray:
+    """The clip's MFCC with the model's spec. A failure is this clip's: reported, and the export goes on."""
+    try:
+        samples = audio.samples if audio.sample_rate == spec.sample_rate else resample(audio.samples, audio.sample_rate, spec.sample_rate)
+        return mfcc(samples, spec) if len(samples) >= spec.frame_length else np.zeros((0, spec.n_coeffs), np.float32)
+    except (ValueError, MemoryError) as exc:
+        raise AudioError(item.source, f"features could not be computed ({str(exc) or type(exc).__name__})") from None
+
+
 def _export_one(item: ExportItem, root: Path, options: ExportOptions, spec: FeatureSpec) -> WrittenClip:
     max_rate = max(MAX_RATE, options.rate or 0)
+    source = check_source(SourceRecord(item.source, item.source_sha256, item.source_size, item.source_mtime))
+    if not source.ok:  # the file now holds other audio than the one the label was given for
+        raise AudioError(item.source, source.reason)
     audio = load_audio(item.source, start_s=item.start_s, end_s=item.end_s, sample_rate=options.rate, max_rate=max_rate)
+    coefficients = _clip_features(item, audio, spec) if options.features else None  # before any file is written
     relative = f"{_relative_dir(item, options.layout)}/{item.name}.{options.audio_format}"
     digest = _write_audio(root / relative, audio.samples, audio.sample_rate, options.audio_format)
     feature_path = ""
-    if options.features:
-        samples = audio.samples if audio.sample_rate == spec.sample_rate else resample(audio.samples, audio.sample_rate, spec.sample_rate)
-        coefficients = mfcc(samples, spec) if len(samples) >= spec.frame_length else np.zeros((0, spec.n_coeffs), np.float32)
+    if coefficients is not None:
         folder = "features/" + ("audio" if options.layout == "csv" else f"{item.split}/{item.label}")
         if options.features == "mfcc-npy":
             feature_path = f"{folder}/{item.name}.npy"
@@ -287,38 +316,78 @@ def _write_hf_metadata(root: Path, written: list[WrittenClip]) -> None:
 
 # The target folder -------------------------------------------------------------------------
 
-def _is_previous_export(folder: Path) -> bool:
-    card = folder / "README.md"
+def _files_of_export(folder: Path) -> dict[str, str] | None:
+    """What the export in ``folder`` wrote, from its manifest: relative path -> SHA-256 ("" where the
+    manifest has none: card, manifest, features, hf tables). None if ``folder`` holds no export."""
     try:
-        return (folder / "manifest.csv").is_file() and CARD_MARK in card.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
+        if CARD_MARK not in (folder / "README.md").read_text(encoding="utf-8", errors="replace"):
+            return None
+        with open(folder / "manifest.csv", newline="", encoding="utf-8", errors="replace") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, csv.Error):
+        return None
+    written = {"README.md": "", "manifest.csv": ""}
+    for row in rows:
+        path = row.get("path") or ""
+        written[path] = row.get("sha256") or ""
+        if row.get("features"):
+            written[row["features"]] = ""
+        parts = PurePosixPath(path).parts
+        if len(parts) == 2 and parts[0] in HF_SPLIT_DIRS.values():
+            written[f"{parts[0]}/metadata.csv"] = ""  # the hf layout's per-split table
+    return written
 
 
-def check_target(out: Path, force: bool) -> None:
-    """Refuse a target that is a file, or a non-empty folder (unless ``force`` and it is an earlier export)."""
+def _not_written_by_export(folder: Path, written: dict[str, str], check_content: bool) -> list[str]:
+    """Everything in ``folder`` the export did not write: other files, links, folders holding neither,
+    and (``check_content``) clips whose content changed since: the user's edits are theirs."""
+    needed_dirs = {str(parent) for path in written for parent in PurePosixPath(path).parents}
+    others = []
+    for root, dirs, files in os.walk(folder):
+        here = PurePosixPath(Path(root).relative_to(folder).as_posix())
+        for name in dirs:
+            if os.path.islink(os.path.join(root, name)):
+                others.append(str(here / name))  # os.walk does not enter it: the link itself is the user's
+            elif str(here / name) not in needed_dirs and not os.listdir(os.path.join(root, name)):
+                others.append(f"{here / name}/")
+        for name in files:
+            relative, path = str(here / name), os.path.join(root, name)
+            if relative not in written or not stat.S_ISREG(os.lstat(path).st_mode):
+                others.append(relative)  # not written by it, or a link or device put there since
+            elif check_content and written[relative] and file_sha256(path) != written[relative]:
+                others.append(f"{relative} (changed since the export)")
+    return sorted(others)
+
+
+def _named(paths: list[str]) -> str:
+    shown = ", ".join(paths[:_NAMED_AT_MOST])
+    return shown if len(paths) <= _NAMED_AT_MOST else f"{shown} and {len(paths) - _NAMED_AT_MOST} more"
+
+
+def check_target(out: Path, force: bool, project=None, *, check_content: bool = True) -> None:
+    """Refuse a target that is a file, holds the project, or is a non-empty folder.
+
+    With ``force`` a folder is replaced only if it holds an earlier export and
+    nothing else: any file the export did not write is named and kept.
+    ``check_content=False`` skips reading the earlier clips to see if they
+    were changed (a quick check for a dialog; the export itself checks them).
+    """
+    if holds_project(out, project):
+        raise VoiceStudioError(f"{out}: holds the open project {project.label}; export to another folder")
     if out.exists() and not out.is_dir():
         raise VoiceStudioError(f"{out}: exists and is not a folder")
+    if os.path.ismount(out):  # the export is staged beside OUT and renamed: that cannot cross into a disk
+        raise VoiceStudioError(f"{out}: is where a disk is mounted; export into a folder on it, e.g. {out / 'export'}")
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise VoiceStudioError(f"{out}: folder is not empty (use --force to replace an earlier export)")
-        if not _is_previous_export(out):
+        written = _files_of_export(out)
+        if written is None:
             raise VoiceStudioError(f"{out}: not empty and not a VoiceStudio export; refusing to replace it even with --force")
-
-
-def _move_into_place(staging: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / "export")
-    try:
-        os.replace(staging, out)
-    except OSError:
-        if old is not None:
-            os.replace(old / "export", out)  # put the earlier export back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        others = _not_written_by_export(out, written, check_content)
+        if others:
+            raise VoiceStudioError(f"{out}: holds files the earlier export did not write: {_named(others)}; "
+                                   "move them out first (--force replaces only what an export wrote)")
 
 
 def _disk_error(exc: OSError, out: Path) -> VoiceStudioError:
@@ -345,7 +414,10 @@ def export_dataset(
     """
     started = time.perf_counter()
     out = Path(out).expanduser().absolute()
-    check_target(out, options.force)
+    link = out if out.is_symlink() else None
+    if link is not None:  # a link to a folder: write into its target, keep the link
+        out = Path(os.path.realpath(link))
+    check_target(out, options.force, project)
     model_id = None
     spec = FeatureSpec()
     if detector is not None:
@@ -353,12 +425,13 @@ def export_dataset(
 
         model_id, spec = register(project, detector), detector.card.feature_spec
     plan = plan_export(project, options, model_id=model_id)
-    result = ExportResult(out, left_out=plan.left_out)
+    result = ExportResult(out, left_out=plan.left_out, link=link)
     if not plan.items:
         raise VoiceStudioError(f"nothing to export: no clip has a label (counted: {options.consensus.describe()})")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        result.stale = remove_stale(out.parent)
+        staging = make_staging(out)
     except OSError as exc:
         raise _disk_error(exc, out) from None
     try:
@@ -373,7 +446,7 @@ def export_dataset(
             dataset_card(result, options, plan, project_label=str(project.label),
                          model=None if detector is None else f"{detector.card.name} ({detector.sha256[:12]})",
                          spec=spec), encoding="utf-8")
-        _move_into_place(staging, out)
+        move_into_place(staging, out)
     except OSError as exc:
         raise _disk_error(exc, out) from None
     finally:

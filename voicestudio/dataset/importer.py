@@ -8,19 +8,26 @@ checked files are committed in small batches (at least once a second), so a
 crash loses at most the last second of work.
 
 Re-importing is idempotent: a file already known at the same path with the same
-size and mtime is not read again; a known file whose content moved to a new
-path is relinked by its SHA-256; content already present at another existing
-path is reported as a duplicate, not imported twice.
+size and mtime is not read again (another size or mtime: it is hashed again, and
+the same hash only updates the mtime). A known recording found at a new path is
+relinked by its SHA-256; content that another path still holds (its size and
+mtime as stored, else hashed again to be sure) is reported as a duplicate, not
+imported twice. Other content at a known path *replaces* the file there: the old
+recording keeps its clips, labels and predictions as history, the new content
+gets clips of its own, and the report says how many labelled clips stayed behind.
+
+The open project's own files (database, ``-wal``, ``-shm``, ``-journal``) are
+recognised without being opened and skipped, as are other SQLite databases:
+see ``voicestudio.store.projectfiles`` for why opening them is dangerous.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -29,11 +36,15 @@ from sqlalchemy import select
 
 from voicestudio import pathmap
 from voicestudio.audio.decode import AudioInfo, load_audio, probe
+from voicestudio.audio.headers import claimed_frames
 from voicestudio.audio.segment import Segment, fixed_segments, silence_segments
+from voicestudio.dataset.sourcecheck import CHANGED, MISSING, check_source
 from voicestudio.errors import AudioError, MissingExtraError
+from voicestudio.files import file_sha256
 from voicestudio.progress import CancelToken, ProgressCallback, report
 from voicestudio.store import clips as clip_store
 from voicestudio.store.project import Project
+from voicestudio.store.projectfiles import ProjectFiles, database_kind
 
 # Names that promise audio: a file named like this that does not decode is a
 # failure worth reporting; any other non-audio file is just skipped.
@@ -84,8 +95,12 @@ class ImportReport:
     files_relinked: int = 0
     clips_added: int = 0
     duplicates: list[FileProblem] = field(default_factory=list)
-    skipped: list[FileProblem] = field(default_factory=list)  # not audio, and not named as audio
+    skipped: list[FileProblem] = field(default_factory=list)  # not audio (databases too), and not named as audio
     failures: list[FileProblem] = field(default_factory=list)
+    # Other content at a known path: the old recording, its clips and labels kept as history.
+    changed: list[FileProblem] = field(default_factory=list)
+    relinked: list[FileProblem] = field(default_factory=list)  # a known recording found at a new path
+    warnings: list[FileProblem] = field(default_factory=list)  # imported or walked, but worth a word
     cancelled: bool = False
 
     def to_dict(self) -> dict:
@@ -98,6 +113,9 @@ class ImportReport:
             "duplicates": [vars(p) for p in self.duplicates],
             "skipped": [vars(p) for p in self.skipped],
             "failures": [vars(p) for p in self.failures],
+            "changed": [vars(p) for p in self.changed],
+            "relinked": [vars(p) for p in self.relinked],
+            "warnings": [vars(p) for p in self.warnings],
             "cancelled": self.cancelled,
         }
 
@@ -108,11 +126,20 @@ class FoundFile:
     root: Path  # the import argument it was found under (for its source group)
 
 
-def scan(paths) -> Iterator[FoundFile | FileProblem]:
+@dataclass(frozen=True)
+class LinkLoop:
+    """A link to a folder that holds the link itself: followed once, never again."""
+
+    path: str
+    target: str
+
+
+def scan(paths) -> Iterator[FoundFile | FileProblem | LinkLoop]:
     """Files under ``paths`` (recursively, sorted), once each.
 
     Symlinked folders are followed, but a folder already visited (a symlink
-    loop, or two links to one place) is not entered again. Unreadable folders,
+    loop, or two links to one place) is not entered again; a loop comes out
+    as ``LinkLoop`` so that it can be named. Unreadable folders,
     broken or looping links, names the project cannot store and things that
     are not regular files (FIFOs, sockets, devices: never opened, a FIFO would
     block) come out as ``FileProblem``.
@@ -140,6 +167,9 @@ def scan(paths) -> Iterator[FoundFile | FileProblem]:
             try:
                 info = folder.stat()
                 if (info.st_dev, info.st_ino) in seen_dirs:
+                    loop = _loop_target(folder)
+                    if loop is not None:
+                        yield LinkLoop(str(folder), loop)
                     continue
                 seen_dirs.add((info.st_dev, info.st_ino))
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -158,6 +188,14 @@ def scan(paths) -> Iterator[FoundFile | FileProblem]:
                 else:
                     yield FileProblem(entry.path, kind)
             stack.extend(reversed(subfolders))  # depth-first, in name order
+
+
+def _loop_target(folder: Path) -> str | None:
+    """Where ``folder`` leads if it is a link back to a folder that contains it, else None."""
+    if not folder.is_symlink():
+        return None
+    target, parent = os.path.realpath(folder), os.path.realpath(folder.parent)
+    return target if parent == target or parent.startswith(target.rstrip(os.sep) + os.sep) else None
 
 
 def _entry_kind(entry: os.DirEntry) -> str:
@@ -192,14 +230,6 @@ def _found(path: Path, root: Path) -> FoundFile | FileProblem:
     return FoundFile(path, root)
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def source_group(found: FoundFile) -> str:
     """The file's folder relative to its import root (``"de/anna"``), else the root's name."""
     folder = found.path.parent
@@ -232,19 +262,32 @@ _BATCH_FILES = 200
 _BATCH_S = 1.0
 
 
+@dataclass(frozen=True)
+class _Known:
+    """A current file of the project, as stored."""
+
+    id: int
+    size: int
+    mtime: float
+    sha256: str
+
+
 @dataclass
 class _Index:
     """What the project already holds, read once per import (not three queries per file)."""
 
-    stats: dict[str, tuple[int, float]]  # path -> (size, mtime)
-    shas: set[str]
+    current: dict[str, _Known]  # stored path -> the current file there
+    shas: set[str]  # every content the project has, current or replaced
 
     @classmethod
     def load(cls, project: Project) -> "_Index":
         table = clip_store.AudioFile
         with project.session() as session:
-            rows = session.execute(select(table.path, table.size_bytes, table.mtime, table.sha256)).all()
-        return cls({path: (size, mtime) for path, size, mtime, _ in rows}, {sha for *_, sha in rows})
+            rows = session.execute(
+                select(table.id, table.path, table.size_bytes, table.mtime, table.sha256, table.replaced_at)).all()
+        current = {path: _Known(id_, size, mtime, sha) for id_, path, size, mtime, sha, replaced in rows
+                   if replaced is None}
+        return cls(current, {row.sha256 for row in rows})
 
 
 @dataclass
@@ -268,6 +311,7 @@ def import_paths(
     found = list(scan(paths))
     total = len(found)
     index_ = _Index.load(project)
+    own_files = ProjectFiles.of(project)
     batch: list[_Pending] = []
     started = time.monotonic()
     index = 0
@@ -277,13 +321,17 @@ def import_paths(
                 result.cancelled = True
                 break
             report(progress, index, total, str(getattr(item, "path", "")))
+            if isinstance(item, LinkLoop):
+                result.warnings.append(FileProblem(item.path, f"symbolic link loop: leads back to {item.target}, "
+                                                              "which is imported once, not again"))
+                continue
             if isinstance(item, FileProblem):
                 # A pipe or socket named like anything but audio is no more a failure than a text file.
                 special = item.reason.startswith("not a regular file")
                 (result.skipped if special and not _named_as_audio(item.path) else result.failures).append(item)
                 continue
             result.files_seen += 1
-            pending = _check_one(project, item, rule, result, index_, batch)
+            pending = _check_one(project, item, rule, result, index_, batch, own_files)
             if pending is not None:
                 batch.append(pending)
             if len(batch) >= _BATCH_FILES or (batch and time.monotonic() - started > _BATCH_S):
@@ -314,34 +362,37 @@ def _write(project: Project, batch: list[_Pending], result: ImportReport) -> Non
 
 
 def _check_one(project: Project, found: FoundFile, rule: SegmentRule, result: ImportReport,
-               index: _Index, batch: list[_Pending]) -> _Pending | None:
+               index: _Index, batch: list[_Pending], own_files: ProjectFiles) -> _Pending | None:
     """Read one file end to end: what to write for it, or None (unchanged, relinked, duplicate, failed)."""
     path = found.path
     stored = pathmap.active().stored(str(path))  # a shared project keeps one form of every path
     try:
         st = path.stat()
-        if index.stats.get(stored) == (st.st_size, st.st_mtime):
+        if own_files.owns(path, st):  # decided from stat alone: opening it would drop our SQLite locks
+            result.skipped.append(FileProblem(str(path), "the open project's own database file (never read)"))
+            return None
+        known = index.current.get(stored)
+        if known is not None and (known.size, known.mtime) == (st.st_size, st.st_mtime):
             result.files_unchanged += 1
             return None
+        kind = database_kind(path)
+        if kind is not None:
+            result.skipped.append(FileProblem(str(path), f"{kind}, not audio"))
+            return None
         info = probe(path)
-        digest = sha256_of(path)
+        digest = file_sha256(path)
+        if known is not None:
+            if known.sha256 == digest:  # touched, not changed
+                with project.write() as session:
+                    clip_store.set_file_mtime(session, known.id, st.st_mtime)
+                index.current[stored] = replace(known, mtime=st.st_mtime)
+                result.files_unchanged += 1
+                return None
+            _replace(project, known, stored, str(path), index, result)
         if digest in index.shas:  # rare: only then ask the project (and write the batch first)
             _write(project, batch, result)
-            with project.session() as session:
-                others = [f.path for f in clip_store.find_files_by_sha(session, digest) if f.path != stored]
-        else:
-            others = []
-        if others:
-            present = [p for p in others if Path(pathmap.active().local(p)).exists()]
-            if present:
-                result.duplicates.append(FileProblem(str(path), f"same audio as {present[0]}"))
+            if _known_elsewhere(project, digest, stored, str(path), st, index, result):
                 return None
-            with project.write() as session:  # the content moved here: relink, keep its clips and labels
-                moved = clip_store.find_files_by_sha(session, digest)[0]
-                clip_store.relink_file(session, moved.id, stored, mtime=st.st_mtime)
-            index.stats[stored] = (st.st_size, st.st_mtime)
-            result.files_relinked += 1
-            return None
         segments = plan_segments(path, info, rule)
     except MissingExtraError as exc:
         result.failures.append(FileProblem(str(path), str(exc)))
@@ -353,7 +404,9 @@ def _check_one(project: Project, found: FoundFile, rule: SegmentRule, result: Im
     except OSError as exc:
         result.failures.append(FileProblem(str(path), f"cannot read ({exc.strerror or exc})"))
         return None
-    index.stats[stored] = (st.st_size, st.st_mtime)
+    truncated = _truncation(path, info)
+    if truncated:
+        result.warnings.append(FileProblem(str(path), truncated))
     index.shas.add(digest)
     return _Pending(dict(
         path=stored,
@@ -369,3 +422,67 @@ def _check_one(project: Project, found: FoundFile, rule: SegmentRule, result: Im
         source_group=source_group(found),
         imported_at=datetime.now(timezone.utc),
     ), segments)
+
+
+def _replace(project: Project, known: _Known, stored: str, shown: str, index: _Index, result: ImportReport) -> None:
+    """Other content at a known path: keep the old recording, with its clips and labels, as history."""
+    with project.write() as session:
+        clip_store.replace_file(session, known.id)
+        labelled = clip_store.count_labelled_clips(session, known.id)
+    del index.current[stored]
+    result.changed.append(_changed(shown, labelled))
+
+
+def _changed(shown: str, labelled: int, moved_to: str | None = None) -> FileProblem:
+    where = f" (found at {moved_to})" if moved_to else ""
+    return FileProblem(shown, f"changed since import: {labelled} labelled clip{'' if labelled == 1 else 's'} "
+                              f"kept with the old recording{where}")
+
+
+def _known_elsewhere(project: Project, digest: str, stored: str, shown: str, st: os.stat_result,
+                     index: _Index, result: ImportReport) -> bool:
+    """Content the project knows: a duplicate of a file still there, or a known recording moved here.
+
+    Another current file is a duplicate's original only if its path still holds
+    this content (checked: size and mtime as stored, else hashed again). If none
+    does, the recording moved here: the file that was current elsewhere (its path
+    gone or holding other audio now), else the latest replaced one, is relinked
+    to this path with its clips and labels. False: nothing known (import it).
+    """
+    with project.session() as session:
+        records = [r for r in clip_store.find_files_by_sha(session, digest)
+                   if not (r.path == stored and r.replaced_at is None)]
+    current = [r for r in records if r.replaced_at is None]
+    checks = [check_source(record) for record in current]
+    for record, check in zip(current, checks):
+        if check.ok or check.status not in (MISSING, CHANGED):  # unreadable there: assume it still is
+            result.duplicates.append(FileProblem(shown, f"same audio as {pathmap.active().local(record.path)}"))
+            return True
+    replaced = sorted((r for r in records if r.replaced_at is not None), key=lambda r: (r.replaced_at, r.id))
+    moved = current[0] if current else (replaced[-1] if replaced else None)
+    if moved is None:
+        return False
+    with project.write() as session:
+        clip_store.relink_file(session, moved.id, stored, mtime=st.st_mtime)
+        labelled = clip_store.count_labelled_clips(session, moved.id)
+    old_path = pathmap.active().local(moved.path)
+    if moved.replaced_at is None:
+        index.current.pop(moved.path, None)
+        how = f"moved here from {old_path}"
+        if checks[0].status == CHANGED:  # and other audio took its old place: say so there too
+            result.changed.append(_changed(old_path, labelled, moved_to=shown))
+    else:
+        how = f"the recording imported as {old_path} (replaced there by other audio), found here with its clips and labels"
+    index.current[stored] = _Known(moved.id, st.st_size, st.st_mtime, digest)
+    result.files_relinked += 1
+    result.relinked.append(FileProblem(shown, how))
+    return True
+
+
+def _truncation(path: Path, info: AudioInfo) -> str | None:
+    """"truncated: header says X s, file holds Y s" when the header claims more frames than there are."""
+    claimed = claimed_frames(path) if info.backend == "soundfile" else None
+    if claimed is None or claimed <= info.frames:
+        return None
+    return (f"truncated: header says {claimed / info.sample_rate:.4g} s, "
+            f"file holds {info.frames / info.sample_rate:.4g} s")

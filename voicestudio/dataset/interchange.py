@@ -21,8 +21,11 @@ the usual class names ("Speech", "Noise", ... see ``LS_ALIASES``), and audio giv
 A region is the clip with the same span (within 0.05 s), else the clip it covers most if that is
 at least half of the clip.
 
-Import writes every good row in one transaction and reports each bad one; a row that repeats the
-annotator's current label writes nothing, so importing a file twice changes nothing.
+Import writes every good row in one transaction and reports each bad one, named by its line or task,
+in one line: a bad row or task (a number that is not a finite number of seconds, a value of the
+wrong type, a missing field, an annotator name that breaks ``annotators.check_annotator``) fails
+alone. A row that repeats the annotator's current label writes nothing, so importing a file twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import json
 import math
 import os
 import re
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,9 +44,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 from sqlalchemy import func, select
 
 from voicestudio import pathmap
+from voicestudio.annotators import AnnotatorError, check_annotator, shown
 from voicestudio.dataset.labels import parse_value
+from voicestudio.dataset.sourcecheck import CHANGED, SourceRecord, check_source
 from voicestudio.errors import VoiceStudioError
+from voicestudio.outputs import check_output_file, write_atomically
+from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
+from voicestudio.store.projectfiles import ProjectFiles
 from voicestudio.store.schema import AudioFile, Clip, LabelEvent
 
 FORMATS = ("csv", "labelstudio")
@@ -127,7 +134,7 @@ def _current_rows(session, annotator: str | None) -> list[_Row]:
         select(Clip.id, Clip.file_id, AudioFile.path, Clip.start_s, Clip.end_s, AudioFile.duration_s,
                LabelEvent.annotator, LabelEvent.value, LabelEvent.note, LabelEvent.created_at)
         .join(Clip, LabelEvent.clip_id == Clip.id).join(AudioFile, Clip.file_id == AudioFile.id)
-        .where(LabelEvent.id.in_(latest), LabelEvent.value.is_not(None))
+        .where(LabelEvent.id.in_(latest), LabelEvent.value.is_not(None), clip_store.is_current())
         .order_by(AudioFile.path, Clip.start_s, LabelEvent.annotator)
     )
     return [_Row(clip_id, file_id, path, start, end, duration,
@@ -173,33 +180,23 @@ def _label_studio_tasks(rows: list[_Row]) -> list[dict]:
     return tasks
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """A temporary file next to ``path``, flushed to disk, then renamed over it: never a half file.
+def export_labels(project, path, *, format: str | None = None, annotator: str | None = None,
+                  force: bool = False) -> LabelsExported:
+    """Write every annotator's current label (or one annotator's) to ``path``, atomically.
 
-    Created with mode 0666 less the umask, like any new file (``mkstemp`` would make it 0600).
+    Never over the project or one of its files; over an existing file only with ``force``
+    (``outputs.check_output_file``). A link is followed: its target is written.
     """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def export_labels(project, path, *, format: str | None = None, annotator: str | None = None) -> LabelsExported:
-    """Write every annotator's current label (or one annotator's) to ``path``, atomically."""
-    path = Path(path).expanduser().absolute()
     kind = detect_format(path, format)
+    path = check_output_file(path, project=project, force=force)
     with project.session() as session:
         rows = _current_rows(session, annotator)
     text = _csv_text(rows) if kind == "csv" else json.dumps(_label_studio_tasks(rows), indent=2, ensure_ascii=False)
     try:
-        _write_atomically(path, text)
+        write_atomically(path, text.encode("utf-8"), replace=force)
+    except FileExistsError:
+        raise VoiceStudioError(f"{path}: already exists (written meanwhile by another program); "
+                               "replace it with --force") from None
     except OSError as exc:
         raise VoiceStudioError(f"{path}: cannot write the labels ({exc.strerror or exc})") from None
     return LabelsExported(path, kind, len(rows), len({r.clip_id for r in rows}))
@@ -228,9 +225,13 @@ class _Clips:
 
     def __init__(self, session):
         self.by_path: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
-        for clip_id, path, start, end in session.execute(
-                select(Clip.id, AudioFile.path, Clip.start_s, Clip.end_s).join(AudioFile, Clip.file_id == AudioFile.id)):
+        self.sources: dict[str, SourceRecord] = {}
+        columns = (Clip.id, AudioFile.path, Clip.start_s, Clip.end_s, AudioFile.sha256, AudioFile.size_bytes,
+                   AudioFile.mtime)
+        for clip_id, path, start, end, sha256, size, mtime in session.execute(clip_store.current_clips(select(*columns))):
             self.by_path[path].append((clip_id, start, end))
+            self.sources[path] = SourceRecord(path, sha256, size, mtime)
+        self.checked: dict[str, str] = {}  # path -> why its labels cannot be taken ("" when they can)
         self.by_name: dict[str, list[str]] = defaultdict(list)
         for path in self.by_path:
             self.by_name[os.path.basename(path)].append(path)
@@ -242,18 +243,31 @@ class _Clips:
                 if path in self.by_path:
                     return path
         if wanted.name is None:  # CSV paths are exact
-            raise VoiceStudioError(f"{wanted.path}: not in the project (import it first)")
+            raise VoiceStudioError(f"{_cut(wanted.path)}: not in the project (import it first)")
         name = wanted.name
         candidates = self.by_name.get(name) or self.by_name.get(_UPLOAD_PREFIX.sub("", name), [])
-        shown = wanted.path or name
+        named = _cut(wanted.path or name)
         if not candidates:
-            raise VoiceStudioError(f"{shown}: not in the project (import it first)")
+            raise VoiceStudioError(f"{named}: not in the project (import it first)")
         if len(candidates) > 1:
-            raise VoiceStudioError(f"{shown}: ambiguous, {len(candidates)} project files are named {name}")
+            raise VoiceStudioError(f"{named}: ambiguous, {len(candidates)} project files are named {name}")
         return candidates[0]
+
+    def unchanged(self, path: str) -> None:
+        """Refuse a label for a file whose audio changed since it was imported.
+
+        The annotator heard what is on disk now; the project's clips hold the old
+        recording. Taking the label would put it on audio it was not given for.
+        """
+        if path not in self.checked:
+            source = check_source(self.sources[path])
+            self.checked[path] = f"{_cut(path)}: {source.reason}" if source.status == CHANGED else ""
+        if self.checked[path]:
+            raise VoiceStudioError(self.checked[path])
 
     def clip(self, wanted: _Wanted) -> int:
         path = self.file(wanted)
+        self.unchanged(path)
         clips = self.by_path[path]
         if wanted.start_s is None:
             if len(clips) != 1:
@@ -272,6 +286,11 @@ class _Clips:
         raise VoiceStudioError(f"{path}: no clip spans {wanted.start_s:g}-{wanted.end_s:g} s")
 
 
+def _cut(path: str, limit: int = 4096) -> str:
+    """A path read from a label file, for a message: one longer than any real path (PATH_MAX) is cut."""
+    return path if len(path) <= limit else path[:limit] + "…"
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -281,94 +300,169 @@ def _read_text(path: Path) -> str:
         raise VoiceStudioError(f"{path}: not a UTF-8 text file") from None
 
 
+def _described(value) -> str:
+    """What a value read from a file is, for a one-line message, without printing all of it."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return shown(str(value))
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _seconds(value, name: str) -> float:
+    """A finite number of seconds from a CSV cell or a JSON number; VoiceStudioError naming ``name`` otherwise."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise VoiceStudioError(f"{name} must be a number of seconds, not {shown(value)}") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            raise VoiceStudioError(f"{name} {_described(value)} is too large") from None
+    else:
+        raise VoiceStudioError(f"{name} must be a number of seconds, not {_described(value)}")
+    if not math.isfinite(number):
+        raise VoiceStudioError(f"{name} {_described(value)} is not a finite number of seconds")
+    return number
+
+
+def _span(start, end, names: tuple[str, str]) -> tuple[float, float]:
+    """(start_s, end_s) read by ``_seconds``, checked to be a span of the recording."""
+    start_s, end_s = _seconds(start, names[0]), _seconds(end, names[1])
+    if not 0 <= start_s < end_s:
+        raise VoiceStudioError(f"{names[0]} {start_s:g} and {names[1]} {end_s:g} are not a span of seconds")
+    return start_s, end_s
+
+
 def _span_of(record: dict) -> tuple[float | None, float | None]:
-    """(start_s, end_s) of a CSV row, both None when neither is given; ValueError if half or bad."""
+    """(start_s, end_s) of a CSV row, both None when neither is given."""
     start, end = (record.get(key, "").strip() for key in ("start_s", "end_s"))
     if not start and not end:
         return None, None
-    try:
-        span = float(start), float(end)
-    except ValueError:
-        raise ValueError(f"start_s and end_s must both be numbers of seconds, not {start!r} and {end!r}") from None
-    if not all(math.isfinite(x) for x in span) or not 0 <= span[0] < span[1]:
-        raise ValueError(f"start_s {start} and end_s {end} are not a span of seconds")
-    return span
+    if not start or not end:
+        raise VoiceStudioError(f"start_s and end_s must both be numbers of seconds (or both empty), "
+                               f"not {shown(start)} and {shown(end)}")
+    return _span(start, end, ("start_s", "end_s"))
+
+
+@dataclass(frozen=True)
+class _CsvRecord:
+    line: int  # where the record starts: quoted fields may span lines
+    cells: list[str] | None  # None when the record could not be read
+    problem: str | None = None
 
 
 def _csv_records(path: Path):
-    """(first line number, cells) of each CSV record; quoted fields may span lines."""
+    """Each CSV record; one the csv module cannot read (a field over its size limit) is a failed record."""
     reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     line = 1
+    while True:
+        try:
+            record = _CsvRecord(line, next(reader))
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            record = _CsvRecord(line, None, f"not readable as CSV ({exc})")
+        yield record
+        line = reader.line_num + 1
+
+
+def _csv_file(text: str, base: Path) -> str:
+    """The absolute path a CSV cell names, relative to the CSV's folder."""
     try:
-        for row in reader:
-            yield line, row
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise VoiceStudioError(f"{path}: not a readable CSV file (line {reader.line_num}: {exc})") from None
+        file = Path(text).expanduser()
+    except RuntimeError:  # "~someone/x.wav" and no such user
+        raise VoiceStudioError(f"{shown(text)}: cannot expand ~ (no such user)") from None
+    return str(file if file.is_absolute() else (base / file).absolute())
+
+
+def _csv_row(line: int, record: dict, base: Path, default_annotator: str) -> _Wanted:
+    if not record.get("path", "").strip() or "label" not in record:
+        raise VoiceStudioError("expected path,label[,annotator]")
+    start, end = _span_of(record)
+    value = parse_value(record["label"])
+    given = record.get("annotator") or ""
+    annotator = check_annotator(given if given.strip(" ") else default_annotator)  # controls are refused, not stripped
+    return _Wanted(line, f"line {line}", _csv_file(record["path"].strip(), base), None, start, end, annotator, value,
+                   (record.get("note") or "").strip() or None)
 
 
 def _csv_wanted(path: Path, default_annotator: str) -> tuple[list[_Wanted], list[tuple[int, str]]]:
     records = list(_csv_records(path))
-    header = [c.strip().lower() for c in records[0][1]] if records else []
+    header = [c.strip().lower() for c in records[0].cells or []] if records else []
     named = "path" in header and "label" in header
-    base = path.parent
     wanted, failures = [], []
-    for line, row in records[1:] if named else records:
-        if not any(cell.strip() for cell in row):
-            continue
-        record = dict(zip(header, row)) if named else dict(zip(("path", "label", "annotator"), row))
-        if not record.get("path", "").strip() or "label" not in record:
-            failures.append((line, f"line {line}: expected path,label[,annotator]"))
-            continue
-        file = Path(record["path"].strip()).expanduser()
+    for record in records[1:] if named else records:
         try:
-            start, end = _span_of(record)
-            value = parse_value(record["label"])
-        except (ValueError, VoiceStudioError) as exc:
-            failures.append((line, f"line {line}: {exc}"))
-            continue
-        wanted.append(_Wanted(line, f"line {line}", str(file if file.is_absolute() else (base / file).absolute()), None,
-                              start, end, (record.get("annotator") or "").strip() or default_annotator, value,
-                              (record.get("note") or "").strip() or None))
+            if record.cells is None:
+                raise VoiceStudioError(record.problem)
+            if not any(cell.strip() for cell in record.cells):
+                continue
+            cells = dict(zip(header, record.cells)) if named else dict(zip(("path", "label", "annotator"), record.cells))
+            wanted.append(_csv_row(record.line, cells, path.parent, default_annotator))
+        except VoiceStudioError as exc:
+            failures.append((record.line, f"line {record.line}: {exc}"))
     return wanted, failures
 
 
-def _ls_audio(data: dict) -> tuple[str | None, str]:
+def _ls_audio(data) -> tuple[str | None, str]:
     """(absolute path or None, file name) of a task's audio reference."""
+    data = data if isinstance(data, dict) else {}
     ref = data.get("audio")
     if not isinstance(ref, str):
         ref = next((v for v in data.values() if isinstance(v, str)), "")
-    parsed = urlparse(ref)
+    try:
+        parsed = urlparse(ref)
+        query = parse_qs(parsed.query)
+    except ValueError:  # "http://[x/a.wav": not a URL urllib can split
+        raise VoiceStudioError(f"audio {shown(ref)} is neither a path nor a URL") from None
     if parsed.scheme == "file":
-        return unquote(parsed.path), os.path.basename(unquote(parsed.path))
-    if "d" in parse_qs(parsed.query):  # local-files storage: ?d=folder/name.wav
-        local = parse_qs(parsed.query)["d"][0]
-        return (local if os.path.isabs(local) else None), os.path.basename(local)
-    path = unquote(parsed.path)
-    # An upload URL (/data/upload/...) is tried as a path too: it is simply not in the project.
-    return (path if not parsed.scheme and os.path.isabs(path) else None), os.path.basename(path)
+        path = unquote(parsed.path)
+    elif "d" in query:  # local-files storage: ?d=folder/name.wav
+        path = query["d"][0]
+    else:  # an upload URL (/data/upload/...) is tried as a path too: it is simply not in the project
+        path = unquote(parsed.path)
+    name = os.path.basename(path)
+    if not name:
+        raise VoiceStudioError("no audio in its data")
+    local = parsed.scheme == "file" or not parsed.scheme or "d" in query
+    return (path if local and os.path.isabs(path) else None), name
 
 
 def _ls_annotator(annotation: dict, default: str) -> str:
+    """Who made an annotation: Label Studio writes ``completed_by`` as a user object or a user's number."""
     who = annotation.get("completed_by")
     if isinstance(who, dict):
-        who = who.get("email") or who.get("username") or who.get("id")
+        who = next((who[key] for key in ("email", "username", "id") if who.get(key) not in (None, "")), None)
+        if who is None:
+            raise VoiceStudioError("completed_by: a user without an email, username or id")
+    if who is None or who == "":
+        return default
     if isinstance(who, int) and not isinstance(who, bool):
-        return f"labelstudio-user-{who}"
-    return str(who).strip() if who not in (None, "") else default
+        who = f"labelstudio-user-{who}"
+    try:
+        return check_annotator(who)
+    except AnnotatorError as exc:
+        raise VoiceStudioError(f"completed_by: {exc}") from None
 
 
 def _ls_value(values) -> str:
     """The stored label for a result's ``choices`` or ``labels`` list (Label Studio never clears)."""
     if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
-        raise VoiceStudioError(f"expected one label, got {values!r}")
+        raise VoiceStudioError(f"expected one label, got {_described(values)}")
     text = values[0]
     try:
         value = parse_value(LS_ALIASES.get(text.strip().lower(), text))
     except VoiceStudioError:
         value = None
     if value is None:  # unknown, or "None"/"clear": a class name here, never an instruction to clear
-        raise VoiceStudioError(f"unknown label {text!r}: use human, nonhuman or unsure (or {', '.join(LS_ALIASES)})")
+        raise VoiceStudioError(f"unknown label {shown(text)}: use human, nonhuman or unsure (or {', '.join(LS_ALIASES)})")
     return value
 
 
@@ -381,9 +475,48 @@ def _ls_list(task: dict, key: str) -> list:
     return found
 
 
+def _ls_where(task: dict, number: int) -> str:
+    """How a message names a task: its id when that is a plain number or short name, else its place in the file."""
+    task_id = task.get("id")
+    if isinstance(task_id, int) and not isinstance(task_id, bool) and abs(task_id) < 10**18:
+        return f"task {task_id}"
+    if isinstance(task_id, str) and 0 < len(task_id) <= 40 and task_id.isprintable():
+        return f"task {task_id}"
+    return f"task {number}"
+
+
+def _ls_label_results(annotation) -> list[dict]:
+    """The results of an annotation that are labels (text areas, ratings... are not); none if it was cancelled."""
+    if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+        return []
+    results = annotation.get("result")
+    return [r for r in results if isinstance(r, dict) and r.get("type") in ("choices", "labels")] \
+        if isinstance(results, list) else []
+
+
+def _ls_result(result: dict) -> tuple[str, float | None, float | None]:
+    """(label, start_s, end_s) of a choices result (no span) or a labels region."""
+    kind = result["type"]
+    value = result.get("value")
+    if not isinstance(value, dict):
+        raise VoiceStudioError(f"a {kind} result without a value object")
+    label = _ls_value(value.get(kind))
+    if kind == "choices":
+        return label, None, None
+    if "start" not in value or "end" not in value:
+        raise VoiceStudioError("a labels region needs numbers start and end (seconds)")
+    return (label, *_span(value["start"], value["end"], ("region start", "end")))
+
+
+def _json_int(text: str) -> int | float:
+    """A JSON integer; one too long for ``int`` (Python refuses over 4300 digits) becomes a float (inf),
+    refused by the field it is in instead of failing the whole file."""
+    return int(text) if len(text) <= 4000 else float(text)
+
+
 def _label_studio_wanted(path: Path, default_annotator: str) -> tuple[list[_Wanted], list[tuple[int, str]]]:
     try:
-        tasks = json.loads(_read_text(path))
+        tasks = json.loads(_read_text(path), parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise VoiceStudioError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except RecursionError:
@@ -394,51 +527,39 @@ def _label_studio_wanted(path: Path, default_annotator: str) -> tuple[list[_Want
         raise VoiceStudioError(f"{path}: not a Label Studio export (expected a list of tasks)")
     wanted, failures = [], []
     for number, task in enumerate(tasks, start=1):
-        where = f"task {task.get('id', number)}"
-        audio, name = _ls_audio(task.get("data") if isinstance(task.get("data"), dict) else {})
-        if not name:
-            failures.append((number, f"{where}: no audio in its data"))
-            continue
+        where = _ls_where(task, number)
         try:
+            audio, name = _ls_audio(task.get("data"))
             annotations = _ls_list(task, "annotations") + _ls_list(task, "completions")  # completions: old name
         except VoiceStudioError as exc:
             failures.append((number, f"{where}: {exc}"))
             continue
         for annotation in annotations:
-            if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+            results = _ls_label_results(annotation)
+            try:
+                who = _ls_annotator(annotation, default_annotator) if results else None
+            except VoiceStudioError as exc:
+                failures.append((number, f"{where}: {exc}"))
                 continue
-            who = _ls_annotator(annotation, default_annotator)
-            results = annotation.get("result")
-            for result in results if isinstance(results, list) else []:
-                kind = result.get("type") if isinstance(result, dict) else None
-                if kind not in ("choices", "labels"):
-                    continue  # text areas, ratings...: not labels
-                value = result.get("value")
+            for result in results:
                 try:
-                    if not isinstance(value, dict):
-                        raise VoiceStudioError(f"a {kind} result without a value object")
-                    label = _ls_value(value.get(kind))
-                    start = end = None
-                    if kind == "labels":
-                        try:
-                            start, end = float(value["start"]), float(value["end"])
-                        except (KeyError, TypeError, ValueError):
-                            raise VoiceStudioError("a labels region needs numbers start and end (seconds)") from None
-                        if not (math.isfinite(start) and math.isfinite(end) and start < end):
-                            raise VoiceStudioError(f"region {start:g}-{end:g} s is not a span")
+                    label, start, end = _ls_result(result)
                 except VoiceStudioError as exc:
                     failures.append((number, f"{where}: {exc}"))
                     continue
-                wanted.append(_Wanted(number, where, audio, name, start, end, who, label, None, region=kind == "labels"))
+                wanted.append(_Wanted(number, where, audio, name, start, end, who, label, None,
+                                      region=result["type"] == "labels"))
     return wanted, failures
 
 
 def import_labels(project, path, *, format: str | None = None, default_annotator: str) -> LabelsImported:
     """Read labels from ``path`` and append them as label events, all in one transaction."""
     path = Path(path).expanduser().absolute()
+    if ProjectFiles.of(project).owns(path):  # never opened: that would drop our SQLite locks on it
+        raise VoiceStudioError(f"{path}: is the open project or one of its files, not a label file")
     kind = detect_format(path, format)
     reader = _csv_wanted if kind == "csv" else _label_studio_wanted
-    wanted, failures = reader(path, label_store.check_annotator(default_annotator))
+    wanted, failures = reader(path, check_annotator(default_annotator))
     result = LabelsImported()
     with project.write() as session:
         clips = _Clips(session)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from voicestudio import pathmap
+from voicestudio.annotators import shown
+from voicestudio.dataset.sourcecheck import CHANGED, check_source
 from voicestudio.errors import VoiceStudioError
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
@@ -22,16 +24,19 @@ def parse_value(text: str) -> str | None:
         return key
     if key in ALIASES:
         return ALIASES[key]
-    raise VoiceStudioError(f"unknown label {text!r}: use human, nonhuman, unsure or clear")
+    raise VoiceStudioError(f"unknown label {shown(text)}: use human, nonhuman, unsure or clear")
 
 
 def resolve_clip(session, ref) -> int:
     """A clip id from an id or a file path (which must have exactly one clip)."""
     text = str(ref)
     if text.isdigit() and not Path(text).exists():
-        clip = clip_store.get_clip(session, int(text))
+        clip = clip_store.get_clip(session, int(text), include_replaced=True)
         if clip is None:
             raise VoiceStudioError(f"no clip with id {text}")
+        if clip.replaced_at is not None:
+            raise VoiceStudioError(f"clip {text}: its recording was replaced by other audio at its path; "
+                                   "the clip is kept as history and takes no new labels")
         return clip.id
     path = str(Path(text).expanduser().absolute())
     found = clip_store.clips_for_path(session, pathmap.active().stored(path))  # as a shared project stores it
@@ -39,6 +44,9 @@ def resolve_clip(session, ref) -> int:
         raise VoiceStudioError(f"{path}: not in the project (import it first)")
     if len(found) > 1:
         raise VoiceStudioError(f"{path}: has {len(found)} clips; label one by its id (see 'voicestudio clips')")
+    source = check_source(found[0])  # named by path, the label is for what is there now
+    if source.status == CHANGED:
+        raise VoiceStudioError(f"{path}: {source.reason}")
     return found[0].id
 
 

@@ -3,20 +3,23 @@
 Decoding and features of the next clips run on worker threads while the
 interpreter (one lock inside the detector) works on the current one, so the
 pipeline's time approaches the interpreter's. Results are written in batches,
-one transaction per batch; a clip that fails is reported and the rest go on.
+one transaction per batch; a clip that fails (its audio, or the interpreter on
+its audio) is reported and the rest go on. A clip longer than the detector's
+``LONG_PART_S`` is predicted the way ``predict`` does it, streamed a block at a
+time, one such clip at a time: memory stays bounded whatever the clip's length.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from voicestudio.audio.features import load_fast_fft
 from voicestudio.dataset.importer import FileProblem
-from voicestudio.errors import AudioError
+from voicestudio.errors import AudioError, ModelError
+from voicestudio.model.detector import ClipWindows, Prediction
 from voicestudio.progress import CancelToken, ProgressCallback, report, run_ahead
 from voicestudio.store import clips as clip_store
 from voicestudio.store import predictions as prediction_store
@@ -24,6 +27,16 @@ from voicestudio.store.project import Project
 
 WRITE_BATCH = 64
 BATCH_WINDOWS = 64  # windows per interpreter pass, gathered across clips
+
+
+@dataclass
+class PreparedClip:
+    """A clip after the worker thread: its windows (short), its prediction (long), or why it failed."""
+
+    job: clip_store.ClipRow
+    windows: ClipWindows | None = None
+    prediction: Prediction | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -46,8 +59,17 @@ class ScoreReport:
         }
 
 
-def register(project: Project, detector) -> int:
-    """The detector's model row id (added on first use)."""
+def register(project: Project, detector) -> int | None:
+    """The detector's model row id (added on first use).
+
+    A read-only project gets nothing added: None for a model it has never seen (no scores from it there).
+    """
+    if project.read_only:
+        from voicestudio.store.models import find_model
+
+        with project.session() as session:
+            model = find_model(session, detector.sha256)
+            return None if model is None else model.id
     with project.write() as session:
         return prediction_store.register_model(
             session, detector.sha256, str(detector.path), detector.card.to_dict()
@@ -71,37 +93,43 @@ def score_project(
         jobs = prediction_store.clips_to_score(session, model_id, rescore=rescore)
         result.already_scored = clip_store.count_clips(session) - len(jobs)
 
-    def prepare(job):
+    streaming = threading.Lock()  # one long clip streamed at a time
+
+    def prepare(job) -> PreparedClip:
+        part = {"start_s": job.start_s, "end_s": job.end_s}
         try:
-            return job, detector.prepare_file(job.path, start_s=job.start_s, end_s=job.end_s), None
-        except AudioError as exc:
-            return job, None, exc.reason
+            if detector.streams(job.path, **part):
+                with streaming:
+                    return PreparedClip(job, prediction=detector.predict_file(job.path, **part))
+            return PreparedClip(job, windows=detector.prepare_file(job.path, **part))
+        except (AudioError, ModelError) as exc:
+            return PreparedClip(job, error=exc.reason)
 
     pending_writes = []
-    ready = []  # prepared clips waiting for the interpreter
+    ready: list[PreparedClip] = []  # short clips waiting for the interpreter
 
     def run_ready():
         """One interpreter pass over the windows of every ready clip (full batches across clips)."""
-        if not ready:
-            return
-        probs = detector.invoke_images(np.concatenate([w.images for _, w in ready]))
-        offset = 0
-        for job, windows in ready:
-            pending_writes.append((job.id, detector.assemble(windows, probs[offset:offset + windows.n_active])))
-            offset += windows.n_active
+        for clip, active in zip(ready, detector.invoke_each([c.windows.images for c in ready])):
+            if isinstance(active, ModelError):  # the interpreter failed on this clip's audio
+                result.failures.append(FileProblem(clip.job.path, active.reason))
+            else:
+                pending_writes.append((clip.job.id, detector.assemble(clip.windows, active)))
         ready.clear()
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="voicestudio-score") as pool:
         done = 0
         # A few clips ahead of the interpreter, never the whole project in memory.
-        for _, future in run_ahead(pool, prepare, jobs, 4 * workers, cancel):
-            job, windows, error = future.result()
+        for job, future in run_ahead(pool, prepare, jobs, 4 * workers, cancel):
+            clip = future.result()
             done += 1
-            if error is not None:
-                result.failures.append(FileProblem(job.path, error))
+            if clip.error is not None:
+                result.failures.append(FileProblem(job.path, clip.error))
+            elif clip.prediction is not None:
+                pending_writes.append((job.id, clip.prediction))
             else:
-                ready.append((job, windows))
-            if sum(w.n_active for _, w in ready) >= BATCH_WINDOWS:
+                ready.append(clip)
+            if sum(c.windows.n_active for c in ready) >= BATCH_WINDOWS:
                 run_ready()
             if len(pending_writes) >= WRITE_BATCH:
                 result.scored += _write(project, model_id, pending_writes)

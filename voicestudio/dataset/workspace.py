@@ -16,6 +16,7 @@ from voicestudio.errors import VoiceStudioError
 from voicestudio.progress import ProgressCallback
 from voicestudio.store.predictions import clip_scores
 from voicestudio.store.project import Project, default_project_path, open_project
+from voicestudio.store.projectfiles import ProjectFiles
 
 
 @dataclass
@@ -53,6 +54,8 @@ def load_model(project: Project, model_path: str | None, *, fallback: bool = Tru
     detector = None
     if model_path:
         try:
+            if ProjectFiles.of(project).owns(model_path):  # never opened: that would drop our SQLite locks on it
+                raise VoiceStudioError(f"{model_path}: is the open project or one of its files, not a model")
             detector = Detector(model_path)
         except (VoiceStudioError, OSError, ValueError) as exc:
             if not fallback:
@@ -104,7 +107,8 @@ class Changes:
     """What other programs wrote since the window last looked."""
 
     events: list[tuple[int, int, str, str | None]]  # (event id, clip id, annotator, value), oldest first
-    clips: int  # clips in the project now: more than the window holds means someone imported
+    clips: int  # current clips in the project now: not what the window holds means someone imported
+    newest_clip: int = 0  # the highest current clip id: a file replaced and re-imported keeps the count
 
 
 def last_event_id(project: Project) -> int:
@@ -117,9 +121,10 @@ def last_event_id(project: Project) -> int:
 
 
 def changes_since(project: Project, after_id: int) -> Changes:
-    """Label events with an id above ``after_id``, and the project's clip count."""
+    """Label events with an id above ``after_id``, and the project's current clips (count, newest id)."""
     from sqlalchemy import func, select
 
+    from voicestudio.store import clips as clip_store
     from voicestudio.store.schema import Clip, LabelEvent
 
     with project.session() as session:
@@ -127,5 +132,6 @@ def changes_since(project: Project, after_id: int) -> Changes:
             select(LabelEvent.id, LabelEvent.clip_id, LabelEvent.annotator, LabelEvent.value)
             .where(LabelEvent.id > after_id).order_by(LabelEvent.id)
         ).all()
-        clips = session.scalar(select(func.count(Clip.id)))
-    return Changes([tuple(e) for e in events], int(clips or 0))
+        clips = clip_store.count_clips(session)  # current clips, as the window's table holds
+        newest = session.scalar(clip_store.current_clips(select(func.max(Clip.id)).select_from(Clip)))
+    return Changes([tuple(e) for e in events], int(clips or 0), int(newest or 0))

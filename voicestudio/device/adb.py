@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 from voicestudio.device.transport import (
     DEFAULT_TIMEOUT_S,
+    CappedOutput,
     CommandResult,
     DeviceAddress,
     DeviceCancelled,
@@ -25,6 +28,7 @@ from voicestudio.device.transport import (
 )
 
 POLL_S = 0.1  # how often a running adb command looks at its cancel token
+CHUNK = 1 << 16
 
 ADB_SPEAKS = ("error:", "adb:", "* daemon")  # how adb's own messages begin
 # What adb prints about the device itself -> what the user should do.
@@ -78,26 +82,42 @@ class AdbTransport:
 
     def _adb(self, args: list[str], *, timeout: float, cancel=None) -> CommandResult:
         start = time.monotonic()
-        try:
-            process = subprocess.Popen(self.argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:  # in its own process group, so that a stopped command takes everything it started with it
+            process = subprocess.Popen(self.argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       start_new_session=True)
         except OSError as exc:
             raise DeviceError(f"cannot run {self.tool} ({exc.strerror or exc})") from None
-        while True:
-            try:
-                out, err = process.communicate(timeout=POLL_S)
-                break
-            except subprocess.TimeoutExpired:
-                cancelled = cancel is not None and cancel.is_set()
-                if not cancelled and time.monotonic() - start <= timeout:
-                    continue
-                process.kill()
-                out, err = process.communicate()
-                output = out.decode(errors="replace") + err.decode(errors="replace")
-                if cancelled:
-                    raise DeviceCancelled(f"{self.address}: cancelled", output) from None
-                raise DeviceTimeout(f"{self.address}: adb {args[0]} gave no answer within {timeout:g} s", output) from None
-        return CommandResult(process.returncode, out.decode(errors="replace"), err.decode(errors="replace"),
-                             time.monotonic() - start)
+        output = CappedOutput()
+        readers = [threading.Thread(target=_pump, args=(pipe, output, pipe is process.stderr), daemon=True)
+                   for pipe in (process.stdout, process.stderr)]
+        for reader in readers:
+            reader.start()
+        stopped = None
+        while stopped is None and process.poll() is None:
+            if output.full:
+                stopped = output.too_long(self.address, f"adb {' '.join(args)}")
+            elif cancel is not None and cancel.is_set():
+                stopped = DeviceCancelled(f"{self.address}: cancelled")
+            elif time.monotonic() - start > timeout:
+                stopped = DeviceTimeout(f"{self.address}: adb {args[0]} gave no answer within {timeout:g} s")
+            else:
+                try:
+                    process.wait(timeout=POLL_S)
+                except subprocess.TimeoutExpired:
+                    pass
+        if stopped is not None:
+            _kill_group(process)
+        process.wait()
+        for reader in readers:
+            reader.join()
+        process.stdout.close()
+        process.stderr.close()
+        if stopped is None and output.full:  # it ended by itself, but not all it printed was kept
+            stopped = output.too_long(self.address, f"adb {' '.join(args)}")
+        if stopped is not None:
+            stopped.output = output.text()
+            raise stopped
+        return output.result(process.returncode, time.monotonic() - start)
 
     def _explain(self, text: str) -> str | None:
         """adb's own complaint about the device, if ``text`` has one (remote errors are left alone)."""
@@ -108,3 +128,17 @@ class AdbTransport:
                 if marker in line:
                     return f"{self.address}: the device {meaning}"
         return None
+
+
+def _pump(pipe, output: CappedOutput, stderr: bool) -> None:
+    """Read one of adb's pipes into ``output`` until it ends or the output is full (then adb is stopped)."""
+    while block := pipe.read1(CHUNK):
+        if not output.add(block, stderr=stderr):
+            return
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (AttributeError, OSError):  # not POSIX, or already gone
+        process.kill()

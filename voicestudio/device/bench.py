@@ -16,10 +16,21 @@ from datetime import datetime, timezone
 from voicestudio.device.benchmark_output import BenchmarkOutputError, parse_benchmark_output
 from voicestudio.device.check import DeviceCheck, _ending, check_device, push_script, remote_path, script_json
 from voicestudio.device.check import ensure_file
-from voicestudio.device.transport import DeviceCancelled, DeviceError, DeviceTimeout, connect, default_workdir, quote
+from voicestudio.device.transport import (
+    MAX_OUTPUT_BYTES,
+    DeviceCancelled,
+    DeviceError,
+    DeviceOutputTooLong,
+    DeviceTimeout,
+    connect,
+    device_workdir,
+    quote,
+)
 from voicestudio.errors import VoiceStudioError
 from voicestudio.model.runtime import check_tflite_file, file_sha256
 from voicestudio.progress import report
+from voicestudio.store import devices as device_store
+from voicestudio.terminal import one_line
 
 TOOLS = ("auto", "benchmark_model", "python")
 RUNTIME_CHOICES = ("auto", "ai-edge-litert", "tflite-runtime")
@@ -99,7 +110,7 @@ class BenchReport:
                              f"{extra}{memory} over {r.get('runs') or '?'} runs ({run.tool})")
             else:
                 lines.append(f"  {run.threads} thread{'s' * (run.threads != 1)}: FAILED: {run.error}")
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # values from files never forge a line
 
 
 def _choose_tool(request: BenchRequest, check: DeviceCheck) -> tuple[str, str | None]:
@@ -156,7 +167,10 @@ def run_one(transport, command: str, tool: str, threads: int, timeout_s: float, 
         result = transport.run(f"echo {PID_MARKER}$$; exec {command}", timeout=timeout_s, cancel=cancel)
     except DeviceTimeout as exc:
         _stop_remote(transport, exc.output)
-        error = "cancelled" if isinstance(exc, DeviceCancelled) else f"timed out after {timeout_s:g} s"
+        if isinstance(exc, DeviceOutputTooLong):
+            error = f"output over {MAX_OUTPUT_BYTES >> 20} MiB, stopped"
+        else:
+            error = "cancelled" if isinstance(exc, DeviceCancelled) else f"timed out after {timeout_s:g} s"
         return BenchRun(threads, tool, "error", None, error, header + exc.output, time.monotonic() - started)
     log = header + result.output
     try:
@@ -205,12 +219,12 @@ def bench_model(project, device_name: str, model_path, request: BenchRequest = B
     model_path = check_tflite_file(model_path)
     sha = file_sha256(model_path)
     device = registry.device(project, device_name)
-    workdir = device.workdir or default_workdir(registry.address(device))
+    workdir = device_workdir(device.workdir, registry.address(device))
     report(progress, 0, None, f"connecting to {device.name}")
     transport = connect(device.uri, key_path=device.key_path, trust_new_host=trust_new_host)
     try:
         report(progress, 0, None, f"checking {device.name}")
-        check = check_device(transport, python_cmd=device.python_cmd, workdir=workdir,
+        check = check_device(transport, python_cmd=device_store.python_cmd(device), workdir=workdir,
                              android=registry.address(device).scheme == "adb")
         registry.save_check(project, device.name, check)
         tool, runtime = _choose_tool(request, check)
@@ -228,8 +242,8 @@ def bench_model(project, device_name: str, model_path, request: BenchRequest = B
                 command = quote([check.benchmark_model, f"--graph={remote_model}", f"--num_threads={threads}",
                                  f"--num_runs={request.runs}", f"--warmup_runs={request.warmup}"])
             else:
-                command = f"{check.python_cmd} " + quote([
-                    script, "--model", remote_model, "--threads", str(threads), "--runs", str(request.runs),
+                command = quote([
+                    *check.python_cmd, script, "--model", remote_model, "--threads", str(threads), "--runs", str(request.runs),
                     "--warmup", str(request.warmup), "--runtime", runtime])
             started_at = datetime.now(timezone.utc)
             run = run_one(transport, command, tool if runtime is None else f"python:{runtime}", threads,

@@ -13,12 +13,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from voicestudio.device.device_script import MARKER  # stdlib-only at import: safe to read from here
-from voicestudio.device.transport import DeviceError, DeviceTimeout, Transport, quote
+from voicestudio.device.transport import (
+    MAX_OUTPUT_BYTES,
+    DeviceError,
+    DeviceOutputTooLong,
+    DeviceTimeout,
+    Transport,
+    quote,
+)
 from voicestudio.model.runtime import file_sha256
+from voicestudio.terminal import one_line
 
 DEVICE_SCRIPT = Path(__file__).with_name("device_script.py")
 RUNTIMES = ("ai-edge-litert", "tflite-runtime")
-DEFAULT_PYTHON = "python3"
+DEFAULT_PYTHON = ("python3",)
 PROBE_TIMEOUT_S = 120.0  # a Python under emulation takes a while to import numpy
 
 
@@ -29,7 +37,7 @@ class DeviceCheck:
     uname: str = ""  # `uname -m` and `uname -sr` of the device
     android_abi: str | None = None
     benchmark_model: str | None = None  # its path on the device
-    python_cmd: str = DEFAULT_PYTHON
+    python_cmd: list[str] = field(default_factory=lambda: list(DEFAULT_PYTHON))  # arguments, each quoted
     python: str | None = None  # version
     numpy: str | None = None
     runtimes: dict[str, str | None] = field(default_factory=dict)  # name -> version, None if absent
@@ -41,6 +49,11 @@ class DeviceCheck:
         found = ["benchmark_model"] if self.benchmark_model else []
         return found + [f"python:{name}" for name in RUNTIMES if self.runtimes.get(name) and self.numpy]
 
+    @property
+    def python_line(self) -> str:
+        """The Python command as the device's shell receives it."""
+        return quote(self.python_cmd)
+
     def to_dict(self) -> dict:
         return {**asdict(self), "tools": self.tools}
 
@@ -49,14 +62,14 @@ class DeviceCheck:
                  + (f", Android ABI {self.android_abi}" if self.android_abi else "")]
         lines.append(f"  benchmark_model: {self.benchmark_model or 'not found'}")
         if self.python:
-            lines.append(f"  python ({self.python_cmd}): {self.python}, numpy {self.numpy or 'missing'}")
+            lines.append(f"  python ({self.python_line}): {self.python}, numpy {self.numpy or 'missing'}")
             for name in RUNTIMES:
                 lines.append(f"  {name}: {self.runtimes.get(name) or 'not importable'}")
         else:
-            lines.append(f"  python ({self.python_cmd}): not found")
+            lines.append(f"  python ({self.python_line}): not found")
         lines.append("  can time models with: " + (", ".join(self.tools) or "nothing"))
         lines += [f"  problem: {p}" for p in self.problems]
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # values from files never forge a line
 
 
 def remote_path(workdir: str, name: str) -> str:
@@ -93,8 +106,9 @@ def script_json(output: str) -> dict | None:
     return None
 
 
-def check_device(transport: Transport, *, python_cmd: str | None, workdir: str, android: bool = False) -> DeviceCheck:
-    check = DeviceCheck(str(transport.address), python_cmd=python_cmd or DEFAULT_PYTHON)
+def check_device(transport: Transport, *, python_cmd: list[str] | None, workdir: str,
+                 android: bool = False) -> DeviceCheck:
+    check = DeviceCheck(str(transport.address), python_cmd=list(python_cmd or DEFAULT_PYTHON))
     names = transport.run("uname -m; uname -sr", timeout=30).check("uname").stdout.split("\n")
     check.arch = names[0].strip()
     check.uname = " ".join(n.strip() for n in names if n.strip())
@@ -123,15 +137,19 @@ def _probe_python(transport: Transport, check: DeviceCheck, workdir: str) -> Non
         return
     for runtime in RUNTIMES:
         try:
-            result = transport.run(f"{check.python_cmd} {quote([script, '--probe', '--runtime', runtime])}",
+            result = transport.run(quote([*check.python_cmd, script, "--probe", "--runtime", runtime]),
                                    timeout=PROBE_TIMEOUT_S)
+        except DeviceOutputTooLong:
+            check.problems.append(f"`{check.python_line}`: output over {MAX_OUTPUT_BYTES >> 20} MiB, stopped "
+                                  "(is it the device's Python? give that with --python)")
+            return
         except DeviceTimeout:
-            check.problems.append(f"{check.python_cmd} did not answer within {PROBE_TIMEOUT_S:g} s")
+            check.problems.append(f"`{check.python_line}` did not answer within {PROBE_TIMEOUT_S:g} s")
             return
         info = script_json(result.stdout)
         if info is None:
             if result.exit_code in (126, 127) or "not found" in result.stderr:
-                check.problems.append(f"no Python: `{check.python_cmd}` is not found on the device; "
+                check.problems.append(f"no Python: `{check.python_line}` is not found on the device; "
                                       "install python3 or give the device's Python with --python CMD")
                 return
             check.runtimes[runtime] = None
@@ -147,7 +165,7 @@ def _probe_python(transport: Transport, check: DeviceCheck, workdir: str) -> Non
             check.problems.append(f"{runtime} is built for numpy 1 but the device has numpy {check.numpy}: "
                                   "pip install 'numpy<2'")
     if check.python and not check.numpy:
-        check.problems.append(f"{check.python_cmd} has no numpy: pip install numpy")
+        check.problems.append(f"`{check.python_line}` has no numpy: pip install numpy")
 
 
 def _ending(exit_code: int, output: str) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from voicestudio.device.transport import DeviceAddress, DeviceError
+from voicestudio.device.transport import DeviceAddress, DeviceError, device_workdir
 from voicestudio.errors import VoiceStudioError
 from voicestudio.store import devices as device_store
 from voicestudio.store import models as model_store
@@ -19,7 +20,7 @@ class DeviceInfo:
     name: str
     uri: str
     key_path: str | None
-    python_cmd: str | None
+    python_cmd: list[str] | None  # the device's Python as arguments; None: python3
     workdir: str | None
     check: dict | None  # the last `device check`
     runs: int
@@ -52,9 +53,17 @@ def address(device: Device) -> DeviceAddress:
     return DeviceAddress.parse(device.uri)
 
 
-def add(project, name: str, uri: str, *, key_path: str | None = None, python_cmd: str | None = None,
+def add(project, name: str, uri: str, *, key_path: str | None = None, python_cmd: str | list[str] | None = None,
         workdir: str | None = None) -> DeviceInfo:
+    """``python_cmd``: arguments, or one line split as a shell splits it (``env PYTHONPATH=/x python3``);
+    each argument reaches the device quoted, never run through a shell as a whole."""
     parsed = DeviceAddress.parse(uri)  # a clear message for a bad URI before anything is stored
+    if isinstance(python_cmd, str):
+        try:
+            python_cmd = shlex.split(python_cmd)
+        except ValueError as exc:
+            raise DeviceError(f"--python {python_cmd!r}: {exc}") from None
+    device_workdir(workdir, parsed)  # refused now, not at the first check
     if key_path is not None:
         key_path = str(Path(key_path).expanduser().absolute())
         if not Path(key_path).is_file():
@@ -63,7 +72,7 @@ def add(project, name: str, uri: str, *, key_path: str | None = None, python_cmd
             raise DeviceError("--key is for SSH devices; adb uses the computer's adb keys")
     with project.write() as s:
         try:
-            device = device_store.add_device(s, name, str(parsed), key_path=key_path, python_cmd=python_cmd or None,
+            device = device_store.add_device(s, name, str(parsed), key_path=key_path, python_cmd=python_cmd,
                                              workdir=workdir or None)
         except ValueError as exc:
             raise VoiceStudioError(str(exc)) from None
@@ -93,7 +102,7 @@ def _info(session, device: Device) -> DeviceInfo:
     from sqlalchemy import func, select
 
     runs = session.scalar(select(func.count(BenchmarkRun.id)).where(BenchmarkRun.device_id == device.id))
-    return DeviceInfo(device.name, device.uri, device.key_path, device.python_cmd, device.workdir,
+    return DeviceInfo(device.name, device.uri, device.key_path, device_store.python_cmd(device), device.workdir,
                       json.loads(device.info_json) if device.info_json else None, runs)
 
 
@@ -103,12 +112,12 @@ def save_check(project, name: str, check) -> None:
 
 
 def save_run(project, name: str, model_path: Path, sha256: str, request, run, started_at: datetime) -> int:
-    from voicestudio.model.card import card_path_for
+    from voicestudio.model.card import card_path_for, read_card_json
 
     card_file = card_path_for(model_path)
     try:
-        card = json.loads(card_file.read_text(encoding="utf-8")) if card_file.is_file() else {}
-    except (OSError, ValueError):
+        card = read_card_json(card_file) if card_file.is_file() else {}
+    except VoiceStudioError:  # a broken card does not stop a run from being kept
         card = {}
     card = card if isinstance(card, dict) else {}
     card.setdefault("name", Path(model_path).stem)
@@ -156,13 +165,14 @@ def raw_log(project, run_id: int) -> str:
 def run_check(project, name: str, *, trust_new_host: bool = False):
     """Connect to the device, check it, and keep what was found with the device."""
     from voicestudio.device.check import check_device
-    from voicestudio.device.transport import connect, default_workdir
+    from voicestudio.device.transport import connect
 
     found = device(project, name)
     where = address(found)
+    workdir = device_workdir(found.workdir, where)
     transport = connect(found.uri, key_path=found.key_path, trust_new_host=trust_new_host)
     try:
-        check = check_device(transport, python_cmd=found.python_cmd, workdir=found.workdir or default_workdir(where),
+        check = check_device(transport, python_cmd=device_store.python_cmd(found), workdir=workdir,
                              android=where.scheme == "adb")
     finally:
         transport.close()

@@ -1,11 +1,12 @@
 """SSH to a Linux board through paramiko, with host keys checked against known_hosts.
 
 Host keys are looked up in the user's ``~/.ssh/known_hosts`` and in VoiceStudio's own
-``known_hosts`` (in the user config folder, the only one VoiceStudio writes). A host
-whose key is in neither is refused with ``UnknownHostKey``, which carries the key's
-SHA-256 fingerprint for the user to compare; only an explicit trust (``--trust-new-host``,
-or accepting the window's dialog) records it. A key that differs from the recorded one
-is always refused. Files are pushed through ``cat`` on the remote shell rather than SFTP,
+``known_hosts`` (in the user config folder, the only one VoiceStudio writes), read line by
+line (see ``known_hosts``: unreadable lines are skipped, ``@revoked`` keys always refused,
+``@cert-authority`` lines ignored). A host whose key is in neither is refused with
+``UnknownHostKey``, which carries the key's SHA-256 fingerprint for the user to compare;
+only an explicit trust (``--trust-new-host``, or accepting the window's dialog) records
+it. A key that differs from the recorded one is always refused. Files are pushed through ``cat`` on the remote shell rather than SFTP,
 which many boards (dropbear) do not have.
 """
 
@@ -16,8 +17,10 @@ import hashlib
 import time
 from pathlib import Path
 
+from voicestudio.device.known_hosts import KnownHosts, read_known_hosts
 from voicestudio.device.transport import (
     DEFAULT_TIMEOUT_S,
+    CappedOutput,
     CommandResult,
     DeviceAddress,
     DeviceCancelled,
@@ -77,14 +80,9 @@ class SshTransport:
         self.address = address
         self._paramiko = paramiko
         client = paramiko.SSHClient()
-        client.load_system_host_keys()  # ~/.ssh/known_hosts, read only
         ours = known_hosts_path()
-        if ours.is_file():
-            try:
-                client.get_host_keys().load(str(ours))
-            except Exception as exc:
-                raise DeviceError(f"{ours}: cannot read the known hosts file ({exc})") from None
-        client.set_missing_host_key_policy(_TrustPolicy(trust_new_host))
+        known = _load_host_keys(client, ours)
+        client.set_missing_host_key_policy(_TrustPolicy(trust_new_host, known))
         if key_path is not None and not Path(key_path).expanduser().is_file():
             raise DeviceError(f"{key_path}: no such SSH key file")
         try:
@@ -94,11 +92,13 @@ class SshTransport:
                 key_filename=str(Path(key_path).expanduser()) if key_path else None,
                 look_for_keys=key_path is None, allow_agent=key_path is None,
             )
-        except UnknownHostKey:
+        except (UnknownHostKey, RevokedHostKey):
             client.close()
             raise
         except paramiko.BadHostKeyException as exc:
             client.close()
+            if known.is_revoked(exc.key):
+                raise RevokedHostKey(host_id(address), exc.key) from None
             raise DeviceError(
                 f"{address}: the host key has CHANGED (now {fingerprint(exc.key)}): either the device was "
                 f"reinstalled or someone is in the middle; if you know why, remove its line from "
@@ -149,47 +149,76 @@ class SshTransport:
 
     def _collect(self, channel, command: str, timeout: float, cancel=None) -> CommandResult:
         start = time.monotonic()
-        out, err = bytearray(), bytearray()
+        output = CappedOutput()
         while True:
-            busy = False
+            busy, room = False, True
             if channel.recv_ready():
-                out += channel.recv(CHUNK)
-                busy = True
-            if channel.recv_stderr_ready():
-                err += channel.recv_stderr(CHUNK)
-                busy = True
-            if busy:
-                continue
-            if channel.exit_status_ready() or channel.closed:
+                room, busy = output.add(channel.recv(CHUNK)), True
+            if room and channel.recv_stderr_ready():
+                room, busy = output.add(channel.recv_stderr(CHUNK), stderr=True), True
+            if not room:  # closing the channel ends the remote command (SIGPIPE on its next write)
+                channel.close()
+                raise output.too_long(self.address, command)
+            if not busy and (channel.exit_status_ready() or channel.closed):
                 break
             if cancel is not None and cancel.is_set():
                 channel.close()
-                raise DeviceCancelled(f"{self.address}: cancelled", _text(out) + _text(err))
-            if time.monotonic() - start > timeout:
+                raise DeviceCancelled(f"{self.address}: cancelled", output.text())
+            if time.monotonic() - start > timeout:  # checked while output flows too
                 channel.close()
-                output = _text(out) + _text(err)
-                raise DeviceTimeout(f"{self.address}: no answer within {timeout:g} s from: {command[:200]}", output)
-            time.sleep(POLL_S)
+                raise DeviceTimeout(f"{self.address}: no answer within {timeout:g} s from: {command[:200]}",
+                                    output.text())
+            if not busy:
+                time.sleep(POLL_S)
         code = channel.recv_exit_status()
         channel.close()
-        return CommandResult(code, _text(out), _text(err), time.monotonic() - start)
+        return output.result(code, time.monotonic() - start)
+
+
+class RevokedHostKey(DeviceError):
+    """The host's key is marked ``@revoked`` in known_hosts: refused, whatever else says it is known."""
+
+    def __init__(self, host: str, key):
+        super().__init__(f"{host}: the host key {key.get_name()} {fingerprint(key)} is REVOKED in known_hosts "
+                         "(@revoked): refusing to connect")
+
+
+def system_known_hosts_path() -> Path:
+    """The user's OpenSSH ``known_hosts`` (read, never written)."""
+    return Path.home() / ".ssh" / "known_hosts"
+
+
+def _load_host_keys(client, ours: Path) -> KnownHosts:
+    """The user's and VoiceStudio's known hosts into ``client``; revoked keys are left out (so they
+    reach the trust policy, which refuses them). The user's file comes first: a key it gives for a
+    host is not replaced by VoiceStudio's."""
+    try:
+        known = read_known_hosts([system_known_hosts_path(), ours])
+    except OSError as exc:
+        raise DeviceError(f"cannot read the known hosts files ({exc.strerror or exc})") from None
+    keys = client.get_host_keys()
+    for entry in known.entries:
+        for host in entry.hostnames:
+            already = keys.lookup(host)
+            if already is None or entry.key.get_name() not in already:
+                keys.add(host, entry.key.get_name(), entry.key)
+    return known
 
 
 class _TrustPolicy:
-    """paramiko's missing-host-key hook: refuse, or record when trust was given."""
+    """paramiko's missing-host-key hook: refuse revoked keys always, unknown ones unless trust was given
+    (then record them)."""
 
-    def __init__(self, trust: bool):
-        self.trust = trust
+    def __init__(self, trust: bool, known: KnownHosts):
+        self.trust, self.known = trust, known
 
     def missing_host_key(self, client, hostname, key):
+        if self.known.is_revoked(key):
+            raise RevokedHostKey(hostname, key)
         if not self.trust:
             raise UnknownHostKey(hostname, key)
         client.get_host_keys().add(hostname, key.get_name(), key)
         trust_host_key(hostname, key)
-
-
-def _text(data: bytes) -> str:
-    return bytes(data).decode("utf-8", errors="replace")
 
 
 def _reason(exc: BaseException) -> str:

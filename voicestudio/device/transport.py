@@ -16,6 +16,9 @@ from urllib.parse import unquote, urlsplit
 from voicestudio.errors import VoiceStudioError
 
 DEFAULT_TIMEOUT_S = 60.0
+# The most a remote command may print (stdout and stderr together): a device that prints
+# without end is stopped there, not kept in memory until the computer runs out of it.
+MAX_OUTPUT_BYTES = 16 << 20
 SSH_PORT = 22
 ANDROID_WORKDIR = "/data/local/tmp/voicestudio"  # adb's shell user may write only here
 BOARD_WORKDIR = ".voicestudio"  # relative: in the login user's home
@@ -35,6 +38,41 @@ class DeviceTimeout(DeviceError):
 
 class DeviceCancelled(DeviceTimeout):
     """The user cancelled a remote command; ``output`` is what it printed until then."""
+
+
+class DeviceOutputTooLong(DeviceTimeout):
+    """A remote command printed more than ``MAX_OUTPUT_BYTES`` and was stopped; ``output`` is the first part."""
+
+
+class CappedOutput:
+    """What a remote command prints, kept up to ``MAX_OUTPUT_BYTES`` (stdout and stderr together)."""
+
+    def __init__(self, limit: int = MAX_OUTPUT_BYTES):
+        self.stdout, self.stderr, self.limit = bytearray(), bytearray(), limit
+
+    @property
+    def full(self) -> bool:
+        return len(self.stdout) + len(self.stderr) >= self.limit
+
+    def add(self, data: bytes, *, stderr: bool = False) -> bool:
+        """Keep ``data`` (up to the limit); False once the limit is reached: stop the command."""
+        room = self.limit - len(self.stdout) - len(self.stderr)
+        (self.stderr if stderr else self.stdout).extend(data[:max(room, 0)])
+        return len(data) < room
+
+    def text(self) -> str:
+        return _text(self.stdout) + _text(self.stderr)
+
+    def result(self, exit_code: int, duration_s: float) -> "CommandResult":
+        return CommandResult(exit_code, _text(self.stdout), _text(self.stderr), duration_s)
+
+    def too_long(self, where, command: str) -> DeviceOutputTooLong:
+        return DeviceOutputTooLong(f"{where}: output over {self.limit >> 20} MiB, stopped: {command[:200]}",
+                                   self.text())
+
+
+def _text(data: bytes) -> str:
+    return bytes(data).decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -126,3 +164,20 @@ def connect(uri: str, *, key_path: str | None = None, trust_new_host: bool = Fal
 
 def default_workdir(address: DeviceAddress) -> str:
     return ANDROID_WORKDIR if address.scheme == "adb" else BOARD_WORKDIR
+
+
+def device_workdir(workdir: str | None, address: DeviceAddress) -> str:
+    """The work folder as commands name it. Paths reach the device quoted, so nothing in them is
+    expanded there: over SSH a leading ``~`` is the login home, where commands start, so
+    ``~/vs`` becomes ``vs``; anything else a shell would expand is refused, not created literally."""
+    if not workdir:
+        return default_workdir(address)
+    if workdir == "~" or workdir.startswith("~/"):
+        if address.scheme == "adb":
+            raise DeviceError(f"work folder {workdir!r}: adb's shell has no home folder; give an absolute path "
+                              f"such as {ANDROID_WORKDIR}")
+        return workdir[2:].lstrip("/") or "."
+    if workdir.startswith("~") or "$" in workdir or "`" in workdir:
+        raise DeviceError(f"work folder {workdir!r}: give the path itself (absolute, or relative to the login "
+                          "home); ~user, $VARIABLES and `commands` are not expanded on the device")
+    return workdir

@@ -49,6 +49,8 @@ LAYOUTS = ("NHWC", "NHW")
 OUTPUTS = ("sigmoid", "softmax")
 CLIP_SCORES = ("max", "mean", "top2_mean")
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
+MAX_CARD_BYTES = 1 << 20  # cards are a few kB, with their training provenance
+MAX_CARD_DEPTH = 32  # nesting of lists and objects (a card needs 4)
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,8 @@ class ModelCard:
                 raise ValueError("feature_spec must be a JSON object")
             try:
                 data["feature_spec"] = FeatureSpec.from_dict(spec)
-            except TypeError as exc:  # a value of the wrong type inside the spec
-                raise ValueError(f"invalid feature_spec: {exc}") from None
+            except (TypeError, ValueError) as exc:  # names the field and its allowed range
+                raise ValueError(f"invalid feature_spec: {str(exc).removeprefix('invalid FeatureSpec: ')}") from None
         if "labels" in data:
             labels = data["labels"]
             if not isinstance(labels, list):
@@ -164,15 +166,43 @@ def card_path_for(model_path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def read_card_json(path):
+    """A card file's JSON, refused in one line when too large or nested too deep to be a card."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CARD_BYTES + 1)
+    except OSError as exc:
+        raise ModelError(path, f"cannot read the model card ({exc.strerror or exc})") from None
+    if len(raw) > MAX_CARD_BYTES:
+        raise ModelError(path, f"card too large/malformed: over {MAX_CARD_BYTES >> 20} MiB (a card is a few kB)")
+    too_deep = f"card too large/malformed: nested deeper than {MAX_CARD_DEPTH} levels"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:  # the parser's own guard, far below a crash
+        raise ModelError(path, too_deep) from None
+    except (ValueError, UnicodeDecodeError) as exc:  # includes numbers of thousands of digits
+        raise ModelError(path, f"model card is not valid JSON ({exc})") from None
+    if _depth(data) > MAX_CARD_DEPTH:
+        raise ModelError(path, too_deep)
+    return data
+
+
+def _depth(data) -> int:
+    """How deeply lists and objects nest in parsed JSON (without recursion: any depth is safe)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def load_card(path) -> ModelCard:
     """Read a card; every problem is a ``ModelError`` naming the file."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ModelError(path, f"cannot read the model card ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(path, f"model card is not valid JSON ({exc})") from None
+    data = read_card_json(path)
     try:
         return ModelCard.from_dict(data)
     except (TypeError, ValueError) as exc:

@@ -15,16 +15,18 @@ import os
 import random
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from voicestudio.audio.decode import load_audio
+from voicestudio.dataset.importer import FileProblem
 from voicestudio.errors import AudioError, ModelError, VoiceStudioError
 from voicestudio.model.card import ModelCard, card_path_for, default_card_for, load_card, save_card
 from voicestudio.progress import report
+from voicestudio.terminal import one_line
 
 QUANTIZE = ("none", "float16", "dynamic", "int8")
 CARD_QUANTIZATION = {"none": "float32", "float16": "float16", "dynamic": "dynamic", "int8": "int8"}
@@ -59,24 +61,29 @@ class ConversionReport:
     quantize: str
     size_bytes: int
     audio: str  # where the calibration / check images came from
-    windows: int  # images compared (and calibrated on, for int8)
+    windows: int  # images taken from the audio: calibrated on (int8) and compared
     threshold: float
     max_abs_diff: float | None
     mean_abs_diff: float | None
     decision_agreement: float | None  # share of windows with the same decision at the threshold
+    compared: int = 0  # windows both models ran on
+    failures: list[FileProblem] = field(default_factory=list)  # audio the converted model failed on
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def text(self) -> str:
         lines = [f"wrote {self.out} ({self.size_bytes / 1024:.1f} kB, {self.quantize}) and its card {self.card}"]
-        if self.windows:
-            lines.append(f"on {self.windows} windows of {self.audio}: largest difference {self.max_abs_diff:.4g} "
+        if self.failures:
+            n = len(self.failures)
+            lines.append(f"the converted model failed on {n} file{'s' if n > 1 else ''} (below): not compared")
+        if self.max_abs_diff is not None:
+            lines.append(f"on {self.compared} windows of {self.audio}: largest difference {self.max_abs_diff:.4g} "
                          f"(mean {self.mean_abs_diff:.4g}), decisions at {self.threshold:g} agree on "
                          f"{100 * self.decision_agreement:.1f}%")
-        else:
+        elif not self.failures:
             lines.append("not compared: no audio to run both models on")
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # values from files never forge a line
 
 
 def configure(converter, tf, quantize: str, representative: np.ndarray | None = None) -> None:
@@ -154,8 +161,27 @@ def _folder_spans(folder: Path, seed: int) -> list[tuple[str, float, float | Non
     return spans
 
 
-def feature_images(spans, card: ModelCard, limit: int, *, progress=None, cancel=None) -> tuple[np.ndarray, int]:
-    """Up to ``limit`` non-silent window images from ``(path, start_s, end_s)`` spans, and files read.
+@dataclass(frozen=True)
+class FeatureImages:
+    images: np.ndarray  # in the layout the model takes
+    paths: list[str]  # the file each image came from
+
+    @property
+    def files(self) -> int:
+        return len(set(self.paths))
+
+    def by_file(self) -> list[tuple[str, slice]]:
+        """Each file with the slice of its images (a file's images are contiguous)."""
+        groups, start = [], 0
+        for i in range(1, len(self.paths) + 1):
+            if i == len(self.paths) or self.paths[i] != self.paths[start]:
+                groups.append((self.paths[start], slice(start, i)))
+                start = i
+        return groups
+
+
+def feature_images(spans, card: ModelCard, limit: int, *, progress=None, cancel=None) -> FeatureImages:
+    """Up to ``limit`` non-silent window images from ``(path, start_s, end_s)`` spans, with their files.
 
     Windows are taken a few per clip (spread over many clips rather than all from the first),
     in the layout the model takes. Unreadable audio is skipped: calibration needs many
@@ -166,7 +192,7 @@ def feature_images(spans, card: ModelCard, limit: int, *, progress=None, cancel=
     spec = card.feature_spec
     per_clip = max(1, limit // max(1, min(len(spans), limit)))
     rng = np.random.default_rng(0)
-    images, used = [], 0
+    images, paths = [], []
     for i, (path, start, end) in enumerate(spans):
         if cancel is not None and cancel.is_set():
             raise VoiceStudioError("cancelled")
@@ -182,11 +208,11 @@ def feature_images(spans, card: ModelCard, limit: int, *, progress=None, cancel=
             windows = windows[np.sort(rng.choice(len(windows), per_clip, replace=False))]
         if len(windows):
             images.append(windows)
-            used += 1
+            paths += [path] * len(windows)
     if not images:
-        return np.empty((0, *card.input_shape()[1:]), np.float32), used
+        return FeatureImages(np.empty((0, *card.input_shape()[1:]), np.float32), [])
     stacked = np.concatenate(images)[:limit].astype(np.float32)
-    return (stacked[..., None] if card.input_layout == "NHWC" else stacked), used
+    return FeatureImages(stacked[..., None] if card.input_layout == "NHWC" else stacked, paths[:limit])
 
 
 def _probabilities(values: np.ndarray, card: ModelCard) -> np.ndarray:
@@ -221,7 +247,8 @@ def convert_model(source_path, out_path, options: ConvertOptions = ConvertOption
         spans, where = _project_spans(project, options.seed), f"the project's clips ({project.label})"
     else:
         spans, where = [], "no audio"
-    images, files_used = feature_images(spans, base, options.windows, progress=progress, cancel=cancel)
+    found = feature_images(spans, base, options.windows, progress=progress, cancel=cancel)
+    images = found.images
     if options.quantize == "int8" and not len(images):
         raise VoiceStudioError(f"int8 needs a representative set, and {where} gave no non-silent audio: "
                                "import clips into the project or pass --audio FOLDER")
@@ -242,7 +269,7 @@ def convert_model(source_path, out_path, options: ConvertOptions = ConvertOption
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         training={**base.training, "conversion": {
             "source": str(source.path), "kind": source.kind, "quantize": options.quantize,
-            "card_from": card_origin, "audio": where, "audio_files": files_used, "windows": int(len(images)),
+            "card_from": card_origin, "audio": where, "audio_files": found.files, "windows": int(len(images)),
         }},
     )
     # Write both into a temporary folder beside the target, check, then move into place.
@@ -250,21 +277,35 @@ def convert_model(source_path, out_path, options: ConvertOptions = ConvertOption
         staged = Path(tmp) / out_path.name
         staged.write_bytes(blob)
         diff = mean = agreement = None
+        failures, compared = [], np.zeros(len(images), bool)
         if len(images):
             report(progress, 0, None, "comparing the source and the converted model")
             detector = Detector(staged, card=card)
-            converted = detector.invoke_images(images[..., 0] if card.input_layout == "NHWC" else images)
-            original = np.concatenate([_probabilities(source.run(images[i:i + 64]), card)
-                                       for i in range(0, len(images), 64)])
+            # Per file: a file the converted model fails on is reported, the others are compared.
+            files = found.by_file()
+            plain = images[..., 0] if card.input_layout == "NHWC" else images
+            results = detector.invoke_each([plain[part] for _, part in files])
+            converted = np.zeros(len(images), np.float32)
+            for (path, part), probs in zip(files, results):
+                if isinstance(probs, ModelError):
+                    failures.append(FileProblem(path, probs.reason))
+                else:
+                    converted[part], compared[part] = probs, True
+        if compared.any():
+            converted, checked = converted[compared], images[compared]
+            original = np.concatenate([_probabilities(source.run(checked[i:i + 64]), card)
+                                       for i in range(0, len(checked), 64)])
             gap = np.abs(converted.astype(np.float64) - original)
             diff, mean = float(gap.max()), float(gap.mean())
             agreement = float(np.mean((converted >= card.threshold) == (original >= card.threshold)))
             card = replace(card, training={**card.training, "conversion": {
-                **card.training["conversion"], "max_abs_diff": round(diff, 6), "decision_agreement": round(agreement, 6)}})
+                **card.training["conversion"], "max_abs_diff": round(diff, 6),
+                "decision_agreement": round(agreement, 6), **({"failed_files": len(failures)} if failures else {})}})
         save_card(card, Path(tmp) / card_path_for(out_path).name)
         os.replace(staged, out_path)
         os.replace(Path(tmp) / card_path_for(out_path).name, card_path_for(out_path))
     return ConversionReport(
         source=str(source.path), kind=source.kind, out=str(out_path), card=str(card_path_for(out_path)),
         quantize=options.quantize, size_bytes=out_path.stat().st_size, audio=where, windows=int(len(images)),
-        threshold=card.threshold, max_abs_diff=diff, mean_abs_diff=mean, decision_agreement=agreement)
+        threshold=card.threshold, max_abs_diff=diff, mean_abs_diff=mean, decision_agreement=agreement,
+        compared=int(compared.sum()), failures=failures)

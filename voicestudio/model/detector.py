@@ -79,6 +79,15 @@ def clip_score(probs: np.ndarray, rule: str) -> float:
     raise ValueError(f"unknown clip score rule {rule!r}")
 
 
+def _invoke_reason(exc: Exception) -> str:
+    """LiteRT's invoke error on one line: the first failure only (its error reporter keeps
+    appending the messages of earlier failed invokes)."""
+    text = " ".join(str(exc).split())
+    end = text.find("failed to invoke.")
+    text = text[:end + len("failed to invoke.")] if end >= 0 else text
+    return text[:300] or type(exc).__name__
+
+
 def _shape(values) -> list[int]:
     return [int(d) for d in values]
 
@@ -206,6 +215,9 @@ class Detector:
                 raise ModelError(self.path, f"{role} is {dtype.name} without quantisation parameters; "
                                             "expected float32 or quantised int8/uint8")
         in_shape, out_shape = _shape(self._input["shape"]), _shape(self._output["shape"])
+        if in_shape[0] < 1:
+            raise ModelError(self.path, f"input shape {in_shape} has a batch of {in_shape[0]}; expected -1 (any) "
+                                        "or a positive batch")
         if not 1 <= len(out_shape) <= 2 or out_shape[0] != in_shape[0]:
             raise ModelError(self.path, f"output shape {out_shape} is not one row per window "
                                         f"(input shape {in_shape}); expected [batch, values]")
@@ -214,6 +226,10 @@ class Detector:
             raise ModelError(self.path, f"output has {width} values per window but its card says "
                                         f"{self.card.output} over {list(self.card.labels)} "
                                         f"({self.card.output_width} per window)")
+        try:  # a crafted model may name an output that no operator writes: it has no data at all
+            self._interpreter.get_tensor(self._output["index"])
+        except ValueError as exc:
+            raise ModelError(self.path, f"its output cannot be read ({exc})") from None
 
     # Running -----------------------------------------------------------------
     def _quantize(self, x: np.ndarray, out: np.ndarray) -> None:
@@ -239,10 +255,15 @@ class Detector:
         buffer = self._buffer
         self._quantize(chunk, buffer)
         if len(chunk) < len(buffer):
-            buffer[len(chunk):] = 0  # padding rows: their results are dropped
+            # Padding rows repeat a real one: their results are dropped, and an input the
+            # model cannot take (e.g. all zeros into a quantised DIV) must not fail the batch.
+            buffer[len(chunk):] = buffer[len(chunk) - 1]
         interpreter = self._interpreter
         interpreter.set_tensor(self._input["index"], buffer)
-        interpreter.invoke()
+        try:
+            interpreter.invoke()
+        except RuntimeError as exc:  # a kernel refused this input (e.g. a quantised DIV by zero)
+            raise ModelError(self.path, f"the model failed on this audio ({_invoke_reason(exc)})") from None
         values = self._dequantize(interpreter.get_tensor(self._output["index"]))
         return values.reshape(len(buffer), -1)[: len(chunk), self._column]
 
@@ -273,6 +294,26 @@ class Detector:
             raise ModelError(self.path, f"output {float(out[bad][0]):g} is not a probability "
                                         f"(does the model end in a {self.card.output} as its card says?)")
         return np.clip(out, 0.0, 1.0, out=out)
+
+    def invoke_each(self, groups: list[np.ndarray]) -> list[np.ndarray | ModelError]:
+        """Probabilities for each group of images (e.g. one clip's windows), in one pass when it can.
+
+        When the pass fails, each group runs alone: a group the interpreter fails on gets
+        its ``ModelError`` in place of its probabilities, and the others still get theirs.
+        """
+        if not groups:
+            return []
+        try:
+            probs = self.invoke_images(np.concatenate(groups))
+        except ModelError:
+            return [self._invoke_or_error(images) for images in groups]
+        return np.split(probs, np.cumsum([len(images) for images in groups])[:-1])
+
+    def _invoke_or_error(self, images: np.ndarray) -> np.ndarray | ModelError:
+        try:
+            return self.invoke_images(images)
+        except ModelError as exc:
+            return exc
 
     def prepare(self, samples: np.ndarray, sample_rate: int) -> ClipWindows:
         """Resample, features once, windows, silence gate (thread-safe; no interpreter).
@@ -329,14 +370,23 @@ class Detector:
         A part longer than ``LONG_PART_S`` is streamed: memory stays that of a few minutes
         of audio, whatever the recording's length, and the result is the same.
         """
-        from voicestudio.audio.decode import probe
-
-        info = probe(path)
-        end = info.duration_s if end_s is None else min(float(end_s), info.duration_s)
-        if end - start_s <= LONG_PART_S:
+        if not self.streams(path, start_s=start_s, end_s=end_s):
             windows = self.prepare_file(path, start_s=start_s, end_s=end_s)
             return self.assemble(windows, self.invoke_images(windows.images))
         return self._predict_streamed(path, start_s, end_s)
+
+    def streams(self, path, *, start_s: float = 0.0, end_s: float | None = None) -> bool:
+        """Whether ``predict_file`` streams this part (longer than ``LONG_PART_S``).
+
+        Such a part must not go through ``prepare_file``, which holds it whole.
+        """
+        if end_s is not None and float(end_s) - start_s <= LONG_PART_S:
+            return False  # known short without opening the file
+        from voicestudio.audio.decode import probe
+
+        duration = probe(path).duration_s
+        end = duration if end_s is None else min(float(end_s), duration)
+        return end - start_s > LONG_PART_S
 
     def _predict_streamed(self, path, start_s: float, end_s: float | None) -> Prediction:
         """The windows of a long part, a block of audio at a time.

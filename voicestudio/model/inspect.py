@@ -5,10 +5,18 @@ signature, dtype, quantization), the operators with counts, parameters, metadata
 signatures and the VoiceStudio card beside the file. ``inspect_model`` also takes a
 TensorFlow source (SavedModel folder, Keras file, frozen GraphDef) and lists what
 ``model convert`` needs to know about it (see ``tf_source``).
+
+A flatbuffer may point many vector entries at one table, so a 40 kB file can describe
+millions of tensors with 100,000-dimension shapes and megabyte names. Every count is
+checked against a limit before the work it causes, and everything the inspection
+will print is charged to one output budget: a crafted file is refused in one line
+("model too large/malformed: ..."), real models (hundreds of tensors, rank <= 6,
+names under 1 kB) stay far below every limit.
 """
 
 from __future__ import annotations
 
+import math
 import mmap
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -20,10 +28,24 @@ from voicestudio.model.card import card_path_for, load_card
 from voicestudio.model.flatbuffer import FlatBufferError, Table
 from voicestudio.model.runtime import check_tflite_file, file_sha256
 from voicestudio.model.tflite_names import BUILTIN_OPERATORS, TENSOR_TYPES
+from voicestudio.terminal import one_line
 
 CUSTOM_OPERATOR = 32  # BuiltinOperator.CUSTOM: the name is in custom_code
 PLACEHOLDER_FOR_GREATER_OP_CODES = 127  # deprecated_builtin_code: the real code is in builtin_code
 TEXT_METADATA = ("min_runtime_version",)  # metadata buffers that hold text; others are binary
+
+# What a model may describe before it is refused as too large or malformed.
+MAX_RANK = 16  # dimensions of one shape (TFLite kernels take up to 6)
+MAX_ELEMENTS = 1 << 40  # of one tensor: 4 TB of float32, more than any device holds
+MAX_SUBGRAPHS = 10_000
+MAX_TENSORS = 200_000  # over all subgraphs; buffers likewise
+MAX_OPERATORS = 500_000  # over all subgraphs
+MAX_OPERATOR_CODES = 10_000
+MAX_IO = 1_000  # inputs, outputs, entries of one signature
+MAX_ENTRIES = 1_000  # signatures, metadata entries
+MAX_STRING = 64 << 10  # one name, description or metadata text (bytes)
+MAX_SCALES = 1 << 20  # quantization scales of one tensor (one per channel)
+MAX_OUTPUT_CHARS = 4 << 20  # everything the inspection prints, about
 
 
 @dataclass(frozen=True)
@@ -126,7 +148,7 @@ class TfliteInspection:
             lines.append(f"  card: {self.card_error}")
         else:
             lines.append("  card: none (loads with the documented defaults if its shape fits)")
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # values from files never forge a line
 
 
 def human_size(n: int) -> str:
@@ -135,6 +157,59 @@ def human_size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} bytes"
+
+
+class ModelTooLarge(FlatBufferError):
+    """The flatbuffer is readable but describes more than a model can (a crafted or damaged file)."""
+
+
+def _at_most(count: int, limit: int, what: str) -> int:
+    if count > limit:
+        raise ModelTooLarge(f"{count:,} {what} (at most {limit:,})")
+    return count
+
+
+class _Reader:
+    """Reads a model's tables with every count checked before the work it causes, and what will be
+    printed (names, shapes, scales) charged to one output budget: aliasing cannot multiply either."""
+
+    def __init__(self):
+        self.output_left = MAX_OUTPUT_CHARS
+
+    def charge(self, chars: int, what: str) -> None:
+        self.output_left -= chars
+        if self.output_left < 0:
+            raise ModelTooLarge(f"its {what} make more than {MAX_OUTPUT_CHARS >> 20} MiB of output")
+
+    def tables(self, table: Table, slot: int, limit: int, what: str) -> list[Table]:
+        _at_most(table.vector_length(slot), limit, what)
+        return table.tables(slot)
+
+    def scalars(self, table: Table, slot: int, fmt: str, limit: int, what: str) -> tuple:
+        _at_most(table.vector_length(slot), limit, what)
+        return table.scalars(slot, fmt)
+
+    def string(self, table: Table, slot: int, what: str) -> str | None:
+        _at_most(table.vector_length(slot), MAX_STRING, f"bytes in a {what}")
+        text = table.string(slot)
+        self.charge(len(text or ""), f"{what}s")
+        return text
+
+    def shape(self, table: Table, slot: int, what: str) -> tuple[int, ...]:
+        shape = _shape(table, slot, what)
+        self.charge(16 * len(shape), "shapes")  # as indented JSON prints them
+        return shape
+
+
+def _shape(table: Table, slot: int, what: str) -> tuple[int, ...]:
+    """A shape: at most ``MAX_RANK`` dimensions, each >= -1 (dynamic), ``MAX_ELEMENTS`` in all."""
+    _at_most(table.vector_length(slot), MAX_RANK, f"dimensions in the shape of {what}")
+    shape = table.scalars(slot, "i")
+    if any(d < -1 for d in shape):
+        raise ModelTooLarge(f"{what} has a negative dimension")
+    if prod(max(d, 1) for d in shape) > MAX_ELEMENTS:
+        raise ModelTooLarge(f"{what} has more than {MAX_ELEMENTS:,} elements")
+    return shape
 
 
 def _dtype(code: int) -> str:
@@ -151,26 +226,33 @@ def _operator_name(code: Table) -> str:
     return BUILTIN_OPERATORS[number] if 0 <= number < len(BUILTIN_OPERATORS) else f"BUILTIN_{number}"
 
 
-def _tensor(tensors: list[Table], index: int) -> TensorInfo:
+def _tensor(reader: _Reader, tensors: list[Table], index: int) -> TensorInfo:
     t = tensors[index]
-    shape = tuple(t.scalars(0, "i"))
+    what = f"tensor {index}"
+    shape = reader.shape(t, 0, what)
     quantization = None
     q = t.table(4)
     if q is not None:
-        scale = tuple(q.scalars(2, "f"))
+        scale = reader.scalars(q, 2, "f", MAX_SCALES, f"quantization scales of {what}")
         if scale:
-            quantization = Quantization(scale, tuple(q.scalars(3, "q")), q.scalar(6, "i", 0))
-    return TensorInfo(index, t.string(3) or f"tensor{index}", _dtype(t.scalar(1, "b", 0)), shape,
-                      tuple(t.scalars(7, "i")) or shape, quantization)
+            if not all(math.isfinite(x) for x in scale):
+                raise ModelTooLarge(f"{what} has a quantization scale that is not a finite number")
+            zero_point = reader.scalars(q, 3, "q", MAX_SCALES, f"zero points of {what}")
+            reader.charge(24 * (len(scale) + len(zero_point)), "quantization scales")
+            quantization = Quantization(scale, zero_point, q.scalar(6, "i", 0))
+    return TensorInfo(index, reader.string(t, 3, "tensor name") or f"tensor{index}", _dtype(t.scalar(1, "b", 0)),
+                      shape, reader.shape(t, 7, f"the signature of {what}") or shape, quantization)
 
 
-def _metadata(model: Table, buffers: list[Table]) -> dict[str, str]:
+def _metadata(reader: _Reader, model: Table, buffers: list[Table]) -> dict[str, str]:
     found = {}
-    for entry in model.tables(6):
-        name, index = entry.string(0) or "?", entry.scalar(1, "I", 0)
+    for entry in reader.tables(model, 6, MAX_ENTRIES, "metadata entries"):
+        name, index = reader.string(entry, 0, "metadata name") or "?", entry.scalar(1, "I", 0)
         buffer = buffers[index] if index < len(buffers) else None
         if buffer is not None and name in TEXT_METADATA:
+            _at_most(buffer.vector_length(0), MAX_STRING, f"bytes of metadata {name}")
             found[name] = buffer.bytes(0).rstrip(b"\0").decode("utf-8", errors="replace")
+            reader.charge(len(found[name]), "metadata")
         else:
             found[name] = f"{buffer.vector_length(0) if buffer is not None else 0} bytes"
     return found
@@ -192,6 +274,8 @@ def inspect_tflite(path) -> TfliteInspection:
     try:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             found = _read_model(buf)
+    except ModelTooLarge as exc:
+        raise ModelError(path, f"model too large/malformed: {exc}") from None
     except FlatBufferError as exc:
         raise ModelError(path, f"not a readable TFLite model (truncated or corrupt flatbuffer: {exc})") from None
     except OSError as exc:
@@ -202,14 +286,25 @@ def inspect_tflite(path) -> TfliteInspection:
 
 
 def _read_model(buf) -> dict:
+    reader = _Reader()
     model = Table.root(buf)
-    codes = model.tables(1)
-    subgraphs = model.tables(2)
-    buffers = model.tables(4)
+    codes = reader.tables(model, 1, MAX_OPERATOR_CODES, "operator codes")
+    subgraphs = reader.tables(model, 2, MAX_SUBGRAPHS, "subgraphs")
+    buffers = reader.tables(model, 4, MAX_TENSORS, "buffers")
     if not subgraphs:
         raise FlatBufferError("the model has no subgraph")
-    main = subgraphs[0]
-    tensors = main.tables(0)
+
+    # Each subgraph's tensors are listed once, and each operator code named once: a crafted
+    # file may repeat one table a million times, and nothing is read once per repeat.
+    graph_tensors, n_tensors, n_operators = [], 0, 0
+    for graph in subgraphs:
+        n_tensors += graph.vector_length(0)
+        n_operators += graph.vector_length(3)
+        _at_most(n_tensors, MAX_TENSORS, "tensors")
+        _at_most(n_operators, MAX_OPERATORS, "operators")
+        graph_tensors.append(graph.tables(0))
+    main, tensors = subgraphs[0], graph_tensors[0]
+    code_names: list[str | None] = [None] * len(codes)
 
     uses: Counter[str] = Counter()
     versions: dict[str, set[int]] = defaultdict(set)
@@ -218,47 +313,54 @@ def _read_model(buf) -> dict:
             index = op.scalar(0, "I", 0)
             if index >= len(codes):
                 raise FlatBufferError(f"an operator uses opcode {index} of {len(codes)}")
-            name = _operator_name(codes[index])
-            uses[name] += 1
-            versions[name].add(codes[index].scalar(2, "i", 1))
+            if code_names[index] is None:
+                _at_most(codes[index].vector_length(1), MAX_STRING, "bytes in a custom operator name")
+                code_names[index] = name = _operator_name(codes[index])
+                if name not in uses:
+                    reader.charge(len(name) + 16, "operator names")
+                versions[name].add(codes[index].scalar(2, "i", 1))
+            uses[code_names[index]] += 1
     operators = [OperatorUse(name, n, tuple(sorted(versions[name]))) for name, n in
                  sorted(uses.items(), key=lambda item: (-item[1], item[0]))]
 
-    parameters = weight_bytes = n_tensors = 0
-    for graph in subgraphs:
-        graph_tensors = graph.tables(0)
-        n_tensors += len(graph_tensors)
-        for t in graph_tensors:
+    parameters = weight_bytes = 0
+    for g, graph_tensor_list in enumerate(graph_tensors):
+        for i, t in enumerate(graph_tensor_list):
             index = t.scalar(2, "I", 0)  # buffer 0 is the empty sentinel
             if not index or index >= len(buffers) or t.scalar(5, "B", 0):  # variables are state, not weights
                 continue
             size = buffers[index].vector_length(0) or buffers[index].scalar(2, "Q", 0)
             if size:
-                parameters += prod(t.scalars(0, "i"))
+                parameters += prod(_shape(t, 0, f"tensor {i} of subgraph {g}"))
                 weight_bytes += size
 
-    def tensor_list(indices) -> list[TensorInfo]:
+    def tensor_list(slot: int, what: str) -> list[TensorInfo]:
+        indices = reader.scalars(main, slot, "i", MAX_IO, what)
         for i in indices:
             if not 0 <= i < len(tensors):
                 raise FlatBufferError(f"tensor index {i} of {len(tensors)}")
-        return [_tensor(tensors, i) for i in indices]
+        return [_tensor(reader, tensors, i) for i in indices]
 
     signatures = []
-    for sig in model.tables(7):
-        graph = subgraphs[sig.scalar(4, "I", 0)] if sig.scalar(4, "I", 0) < len(subgraphs) else main
-        names = [t.string(3) for t in graph.tables(0)]
+    for sig in reader.tables(model, 7, MAX_ENTRIES, "signatures"):
+        graph_index = sig.scalar(4, "I", 0)
+        sig_tensors = graph_tensors[graph_index] if graph_index < len(graph_tensors) else tensors
 
-        def mapping(slot):
-            return {m.string(0) or "?": names[m.scalar(1, "I", 0)] if m.scalar(1, "I", 0) < len(names) else "?"
-                    for m in sig.tables(slot)}
+        def mapping(slot, what):
+            entries = {}
+            for m in reader.tables(sig, slot, MAX_IO, what):
+                index = m.scalar(1, "I", 0)
+                entries[reader.string(m, 0, "signature name") or "?"] = (
+                    reader.string(sig_tensors[index], 3, "tensor name") if index < len(sig_tensors) else "?")
+            return entries
 
-        signatures.append(Signature(sig.string(2) or "", mapping(0), mapping(1)))
+        signatures.append(Signature(reader.string(sig, 2, "signature key") or "",
+                                    mapping(0, "signature inputs"), mapping(1, "signature outputs")))
 
-    return dict(schema_version=model.scalar(0, "I", 0), description=model.string(3) or "",
-                subgraphs=len(subgraphs), inputs=tensor_list(main.scalars(1, "i")),
-                outputs=tensor_list(main.scalars(2, "i")), operators=operators, tensors=n_tensors,
-                parameters=int(parameters), weight_bytes=int(weight_bytes), metadata=_metadata(model, buffers),
-                signatures=signatures)
+    return dict(schema_version=model.scalar(0, "I", 0), description=reader.string(model, 3, "description") or "",
+                subgraphs=len(subgraphs), inputs=tensor_list(1, "inputs"), outputs=tensor_list(2, "outputs"),
+                operators=operators, tensors=n_tensors, parameters=int(parameters), weight_bytes=int(weight_bytes),
+                metadata=_metadata(reader, model, buffers), signatures=signatures)
 
 
 def inspect_model(path):

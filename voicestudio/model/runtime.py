@@ -9,7 +9,6 @@ installed. Nothing here is imported until a model is loaded.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import warnings
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicestudio.errors import ModelError, VoiceStudioError
+from voicestudio.files import file_sha256  # noqa: F401  (re-exported)
 
 # (module to import, attribute path to the Interpreter class, runtime name), in order of preference
 RUNTIMES = (
@@ -132,10 +132,3 @@ def load_interpreter(path, threads: int | None = None) -> LoadedInterpreter:
     return LoadedInterpreter(interpreter, runtime, version, threads)
 
 
-def file_sha256(path, block_size: int = 1 << 20) -> str:
-    """SHA-256 of a file's content, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(block_size):
-            digest.update(block)
-    return digest.hexdigest()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from voicestudio.errors import MissingExtraError, ModelError
+from voicestudio.terminal import one_line
 
 KINDS = ("saved_model", "keras", "graphdef")
 NOT_OUTPUTS = {"NoOp", "Const", "Assert", "SaveV2", "RestoreV2", "VarHandleOp", "Placeholder"}
@@ -89,7 +90,7 @@ class SourceInspection:
             lines.append(f"  {len(self.nodes)} nodes: " + ", ".join(f"{op} {n}" for op, n in ops.most_common()))
             lines.append("  pick --inputs from the inputs above and --outputs from the outputs "
                          "(every node is in --json)")
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # values from files never forge a line
 
 
 def shape_text(shape) -> str:

@@ -16,19 +16,21 @@ leaves nothing behind. PostgreSQL projects are backed up with ``pg_dump``.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from voicestudio.errors import ProjectError
+from voicestudio.files import fsync_folder
 from voicestudio.store.migrate import check_state
-from voicestudio.store.sqlite import BUSY_TIMEOUT_S, inspect_file
+from voicestudio.store.sqlite import BUSY_TIMEOUT_S, damaged_message, inspect_file, is_damage_error, read_only_uri
 
 # Files SQLite keeps beside a database while it is open (or after a crash).
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -62,42 +64,56 @@ def backup_project(source, out, *, force: bool = False, busy_timeout_s: float = 
         written (no space, no permission). Nothing is left at ``out`` then.
     """
     started = time.monotonic()
-    src = _source_path(source)
+    src = project_file(source)
     state = inspect_file(src, busy_timeout_s)
     if state is None:
         raise ProjectError(f"{src}: no project there to back up")
     check_state(str(src), state)
     if state.revision is None:
         raise ProjectError(f"{src}: not a VoiceStudio project (an empty database)")
-    out = _check_target(src, Path(out).expanduser().absolute(), force)
-
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise ProjectError(f"{out.parent}: cannot write the backup there ({exc.strerror or exc})") from None
-    partial = Path(name)
-    try:
+    out = check_target(src, Path(out).expanduser().absolute(), force)
+    with replacing(out, "backup") as partial:
         counts = _copy(src, partial, out, busy_timeout_s)
-        _fsync(partial)
-        os.replace(partial, out)  # atomic: out is the old file or the whole new one
-        _fsync_folder(out.parent)
-    except OSError as exc:
-        _remove(partial)
-        raise ProjectError(f"{out}: cannot write the backup ({exc.strerror or exc})") from None
-    except BaseException:
-        _remove(partial)
-        raise
     return BackupReport(path=out, size_bytes=out.stat().st_size, duration_s=time.monotonic() - started,
                         integrity="ok", **counts)
 
 
-def _source_path(source) -> Path:
+@contextmanager
+def replacing(out: Path, what: str) -> Iterator[Path]:
+    """A new empty file beside ``out`` to fill; flushed and renamed to ``out`` at the end, removed on failure.
+
+    ``out`` is never a partial file: it is the old file or the whole new one.
+    ``what`` names the file in messages ("backup", "recovered copy").
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ProjectError(f"{out.parent}: cannot write the {what} there ({exc.strerror or exc})") from None
+    partial = Path(name)
+    try:
+        yield partial
+        _fsync(partial)
+        os.replace(partial, out)  # atomic: out is the old file or the whole new one
+        fsync_folder(out.parent)
+    except OSError as exc:
+        _remove(partial)
+        full = exc.errno == errno.ENOSPC
+        raise ProjectError(f"{'disk full: ' if full else ''}{out}: cannot write the {what} "
+                           f"({exc.strerror or exc})") from None
+    except BaseException:
+        _remove(partial)
+        raise
+
+
+def project_file(source) -> Path:
     """The project file behind a path, an ``sqlite:///`` URL or an open ``Project``."""
+    from voicestudio.store.project import database_url
+
     text = str(getattr(source, "url", source))  # a Project gives its URL
-    if "://" not in text:
+    url = database_url(text)
+    if url is None:
         return Path(text).expanduser().absolute()
-    url = make_url(text)
     label = url.render_as_string(hide_password=True)
     backend = url.get_backend_name()
     if backend == "postgresql":
@@ -110,7 +126,8 @@ def _source_path(source) -> Path:
     return Path(url.database).expanduser().absolute()
 
 
-def _check_target(src: Path, out: Path, force: bool) -> Path:
+def check_target(src: Path, out: Path, force: bool) -> Path:
+    """``out`` if a copy of the project ``src`` may be written there, else a ProjectError saying why."""
     if out.is_dir():
         raise ProjectError(f"{out}: is a folder; name the backup file, e.g. {out / src.name}")
     source_files = {src.resolve(), *(Path(f"{src.resolve()}{side}") for side in _SIDE_FILES)}
@@ -138,7 +155,7 @@ def _copy(src: Path, partial: Path, out: Path, busy_timeout_s: float) -> dict:
     try:
         # Read-only: the backup can never change the project. The timeout is the busy handler
         # that waits for the project's lock, as every VoiceStudio connection does.
-        source = sqlite3.connect(f"{src.as_uri()}?mode=ro", uri=True, timeout=busy_timeout_s)
+        source = sqlite3.connect(read_only_uri(src), uri=True, timeout=busy_timeout_s)
         try:
             target = sqlite3.connect(partial, isolation_level=None)
             try:
@@ -146,8 +163,7 @@ def _copy(src: Path, partial: Path, out: Path, busy_timeout_s: float) -> dict:
                 source.backup(target)  # pages=-1: the whole database in one read transaction
                 check = [row[0] for row in target.execute("PRAGMA integrity_check")]
                 if check != ["ok"]:
-                    raise ProjectError(f"{src}: the copy failed its integrity check ({'; '.join(check[:3])}); "
-                                       "the project itself may be damaged")
+                    raise ProjectError(damaged_message(src, "; ".join(check[:3])))
                 return {
                     "label_events": _scalar(target, "SELECT count(*) FROM label_events"),
                     "clips": _scalar(target, "SELECT count(*) FROM clips"),
@@ -168,6 +184,8 @@ def _scalar(connection: sqlite3.Connection, sql: str):
 
 def _copy_error(exc: sqlite3.Error, src: Path, out: Path) -> ProjectError:
     code = getattr(exc, "sqlite_errorname", "")
+    if is_damage_error(exc):
+        return ProjectError(damaged_message(src, exc))
     if code == "SQLITE_FULL" or "full" in str(exc):
         return ProjectError(f"{out}: not enough disk space for the backup ({exc})")
     if code.startswith("SQLITE_IOERR"):
@@ -182,15 +200,6 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows cannot open a folder for this)."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove(partial: Path) -> None:

@@ -1,4 +1,10 @@
-"""Audio files and their clips: add, find, relink, list and count."""
+"""Audio files and their clips: add, find, relink, replace, list and count.
+
+A file whose path came to hold other content is *replaced* (``replaced_at``
+set) and kept as history with its clips and labels. Everything that lists or
+counts clips sees the current files only: ``current_clips`` is that one join,
+for the queries elsewhere (export, label files) too.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from datetime import datetime
+
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import aliased
 
-from voicestudio.store.schema import AudioFile, Clip, LabelEvent
+from voicestudio.store.schema import AudioFile, Clip, LabelEvent, utcnow
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SPAN_DECIMALS = 6  # clip bounds are rounded to the microsecond, so the same span is the same clip
@@ -27,6 +35,9 @@ class ClipRow:
     end_s: float
     source_group: str | None
     sha256: str
+    size_bytes: int = -1  # the file's size and mtime when it was imported (checked before its audio is used)
+    mtime: float = 0.0
+    replaced_at: datetime | None = None  # set: other content took the file's path; this clip is history
 
     @property
     def duration_s(self) -> float:
@@ -43,26 +54,34 @@ def check_sha256(sha256: str) -> str:
 
 # Files -----------------------------------------------------------------------
 
+def is_current():
+    """SQL condition on ``AudioFile``: not replaced by other content at its path."""
+    return AudioFile.replaced_at.is_(None)
+
+
 def get_file(session, file_id: int) -> AudioFile | None:
     return session.get(AudioFile, file_id)
 
 
 def find_file_by_path(session, path: str) -> AudioFile | None:
-    return session.scalar(select(AudioFile).where(AudioFile.path == str(path)))
+    """The current file at ``path`` (replaced ones at the same path are history)."""
+    return session.scalar(select(AudioFile).where(AudioFile.path == str(path), is_current()))
 
 
 def find_files_by_sha(session, sha256: str) -> list[AudioFile]:
-    """Files with this content, oldest first (a moved file is found here by its hash)."""
+    """Files with this content, current or replaced, oldest first (a moved file is found here by its hash)."""
     statement = select(AudioFile).where(AudioFile.sha256 == str(sha256).lower()).order_by(AudioFile.id)
     return list(session.scalars(statement))
 
 
 def add_or_update_file(session, *, path: str, **fields) -> AudioFile:
-    """The file row for ``path``, created or brought up to date (its clips and labels stay).
+    """The current file row for ``path``, created or brought up to date (its clips and labels stay).
 
     ``fields`` are the other ``AudioFile`` columns (sha256, size_bytes, mtime,
     format, subtype, sample_rate, channels, frames, duration_s, source_group,
-    imported_at). ``path`` must be absolute.
+    imported_at). ``path`` must be absolute. A current row with another
+    ``sha256`` is never updated: its labels belong to that content. It is
+    replaced (kept as history) and a new row made.
     """
     path = str(path)
     if not os.path.isabs(path):
@@ -70,6 +89,9 @@ def add_or_update_file(session, *, path: str, **fields) -> AudioFile:
     if "sha256" in fields:
         fields["sha256"] = check_sha256(fields["sha256"])
     record = find_file_by_path(session, path)
+    if record is not None and "sha256" in fields and record.sha256 != fields["sha256"]:
+        replace_file(session, record.id)  # e.g. imported meanwhile by another program, from other content
+        record = None
     if record is None:
         record = AudioFile(path=path, **fields)
         session.add(record)
@@ -81,7 +103,10 @@ def add_or_update_file(session, *, path: str, **fields) -> AudioFile:
 
 
 def relink_file(session, file_id: int, new_path: str, *, mtime: float | None = None) -> AudioFile:
-    """Point a file (and so its clips, labels and predictions) at where its content now lives."""
+    """Point a file (and so its clips, labels and predictions) at where its content now lives.
+
+    A replaced file becomes current again there: its recording was found.
+    """
     new_path = str(new_path)
     if not os.path.isabs(new_path):
         raise ValueError(f"audio file paths are stored absolute, not {new_path!r}")
@@ -92,10 +117,39 @@ def relink_file(session, file_id: int, new_path: str, *, mtime: float | None = N
     if other is not None and other.id != record.id:
         raise ValueError(f"{new_path}: already in the project as file {other.id}")
     record.path = new_path
+    record.replaced_at = None
     if mtime is not None:
         record.mtime = mtime
     session.flush()
     return record
+
+
+def replace_file(session, file_id: int, when: datetime | None = None) -> AudioFile:
+    """Mark a file replaced: its path now holds other content.
+
+    The file, its clips, labels and predictions stay, as history: they belong to
+    the recording that was there, never to what took its place.
+    """
+    record = session.get(AudioFile, file_id)
+    if record is None:
+        raise ValueError(f"no audio file with id {file_id}")
+    record.replaced_at = when or utcnow()
+    session.flush()
+    return record
+
+
+def count_labelled_clips(session, file_id: int) -> int:
+    """How many of the file's clips have a current label (by anyone)."""
+    return session.scalar(select(func.count(Clip.id)).where(Clip.file_id == file_id, has_current_label()))
+
+
+def set_file_mtime(session, file_id: int, mtime: float) -> None:
+    """The file was touched but holds the same content: remember its new mtime (no re-hash next time)."""
+    record = session.get(AudioFile, file_id)
+    if record is None:
+        raise ValueError(f"no audio file with id {file_id}")
+    record.mtime = mtime
+    session.flush()
 
 
 # Clips -----------------------------------------------------------------------
@@ -143,19 +197,37 @@ def add_clips(session, file_id: int, spans: Iterable[tuple[float, float]]) -> Cl
     return ClipsAdded([known[span] for span in wanted], len(new))
 
 
-def _rows(statement: Select) -> Select:
-    return statement.add_columns(AudioFile.path, AudioFile.source_group, AudioFile.sha256).join(
-        AudioFile, Clip.file_id == AudioFile.id
-    )
+def current_clips(statement: Select) -> Select:
+    """``statement`` (over ``Clip``) joined to each clip's file, keeping the clips of current files.
+
+    The one filter every list, count, queue, score, audit and export goes through:
+    the clips of a replaced recording are history, not part of the data set.
+    """
+    return statement.join(AudioFile, Clip.file_id == AudioFile.id).where(is_current())
 
 
-def _to_row(clip: Clip, path: str, group: str | None, sha: str) -> ClipRow:
-    return ClipRow(clip.id, clip.file_id, path, clip.start_s, clip.end_s, group, sha)
+_FILE_COLUMNS = (AudioFile.path, AudioFile.source_group, AudioFile.sha256, AudioFile.size_bytes, AudioFile.mtime,
+                 AudioFile.replaced_at)
 
 
-def get_clip(session, clip_id: int) -> ClipRow | None:
-    """The clip with its file's path, group and hash (``get_file`` for the rest of the file)."""
-    found = session.execute(_rows(select(Clip)).where(Clip.id == clip_id)).first()
+def _rows(statement: Select, *, include_replaced: bool = False) -> Select:
+    statement = statement.add_columns(*_FILE_COLUMNS)
+    if include_replaced:
+        return statement.join(AudioFile, Clip.file_id == AudioFile.id)
+    return current_clips(statement)
+
+
+def _to_row(clip: Clip, *file_columns) -> ClipRow:
+    path, group, sha, size, mtime, replaced_at = file_columns
+    return ClipRow(clip.id, clip.file_id, path, clip.start_s, clip.end_s, group, sha, size, mtime, replaced_at)
+
+
+def get_clip(session, clip_id: int, *, include_replaced: bool = False) -> ClipRow | None:
+    """The clip with its file's path, group and hash (``get_file`` for the rest of the file).
+
+    None for a clip of a replaced recording unless ``include_replaced``.
+    """
+    found = session.execute(_rows(select(Clip), include_replaced=include_replaced).where(Clip.id == clip_id)).first()
     return _to_row(*found) if found else None
 
 
@@ -236,7 +308,7 @@ def count_clips(
 ) -> int:
     """How many clips ``list_clips`` would return with the same filters."""
     statement = _filtered(
-        select(func.count(Clip.id)).select_from(Clip).join(AudioFile, Clip.file_id == AudioFile.id),
+        current_clips(select(func.count(Clip.id)).select_from(Clip)),
         file_id=file_id, source_group=source_group, path_prefix=path_prefix,
         unlabelled=unlabelled, unlabelled_by=unlabelled_by,
     )

@@ -7,12 +7,15 @@ plus, for SSH, a key file path. Passwords are never stored.
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from voicestudio.store.schema import BENCHMARK_STATUSES, BenchmarkRun, Device, utcnow
+
+PYTHON_CMD_CHARS = 1024  # the column's size
 
 
 def check_uri(uri: str) -> str:
@@ -26,14 +29,49 @@ def check_uri(uri: str) -> str:
     return uri
 
 
-def add_device(session, name: str, uri: str, *, key_path: str | None = None, python_cmd: str | None = None,
+def encode_python_cmd(argv) -> str | None:
+    """The device's Python command as stored: a JSON list of arguments (never a shell line)."""
+    if isinstance(argv, str):
+        raise ValueError("the device's Python command must be an argument list, not one string")
+    if argv is None or not list(argv):
+        return None
+    argv = list(argv)
+    if not all(isinstance(a, str) and a and "\0" not in a for a in argv):
+        raise ValueError("the device's Python command must be non-empty arguments without NUL characters")
+    text = json.dumps(argv, ensure_ascii=False)
+    if len(text) > PYTHON_CMD_CHARS:
+        raise ValueError(f"the device's Python command is longer than {PYTHON_CMD_CHARS} characters")
+    return text
+
+
+def python_cmd(device: Device) -> list[str] | None:
+    """The stored Python command as arguments; projects made before it was a JSON list hold a
+    plain command line, split the way a shell would."""
+    stored = device.python_cmd
+    if not stored:
+        return None
+    try:
+        argv = json.loads(stored)
+        if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+            return argv
+    except ValueError:
+        pass
+    try:
+        return shlex.split(stored) or None
+    except ValueError:  # an unbalanced quote: one argument, as typed
+        return [stored]
+
+
+def add_device(session, name: str, uri: str, *, key_path: str | None = None, python_cmd: list[str] | None = None,
                workdir: str | None = None) -> Device:
+    """``python_cmd`` is an argument list (e.g. ``["env", "PYTHONPATH=/opt/x", "python3"]``)."""
     name = (name or "").strip()
     if not name:
         raise ValueError("a device needs a name")
     if get_device(session, name) is not None:
         raise ValueError(f"a device named {name!r} already exists")
-    device = Device(name=name, uri=check_uri(uri), key_path=key_path, python_cmd=python_cmd, workdir=workdir)
+    device = Device(name=name, uri=check_uri(uri), key_path=key_path, python_cmd=encode_python_cmd(python_cmd),
+                    workdir=workdir)
     session.add(device)
     session.flush()
     return device

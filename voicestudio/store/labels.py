@@ -10,6 +10,10 @@ walks further back.
 
 Call the writing functions inside ``Project.write()``: undo reads, then
 appends, and must not interleave with another writer.
+
+Every write passes ``_append``, which checks the annotator's name with
+``annotators.check_annotator`` (``AnnotatorError``, a ValueError); reads take
+any name, as older projects may hold names the rule now refuses.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from voicestudio.annotators import check_annotator
 from voicestudio.store.schema import LABEL_VALUES, Clip, LabelEvent
 
 
@@ -38,20 +43,19 @@ def check_value(value: str | None) -> str | None:
     return value
 
 
-def check_annotator(annotator: str) -> str:
-    name = (annotator or "").strip()
-    if not name:
-        raise ValueError("an annotator name is required")
-    return name
+def _wanted_annotator(annotator: str) -> str:
+    """A name to read by: stripped but not checked, so names stored before the rule can still be read."""
+    return str(annotator).strip()
 
 
 def add_label(session, clip_id: int, annotator: str, value: str | None, note: str | None = None) -> LabelEvent:
     """Append the annotator's decision on the clip (``value`` None clears their label)."""
-    return _append(session, clip_id, check_annotator(annotator), check_value(value), note, undoes_id=None)
+    return _append(session, clip_id, annotator, check_value(value), note, undoes_id=None)
 
 
 def _append(session, clip_id: int, annotator: str, value: str | None, note: str | None,
             undoes_id: int | None) -> LabelEvent:
+    annotator = check_annotator(annotator)  # every label write passes here, whatever the name's source
     if session.get(Clip, clip_id) is None:
         raise ValueError(f"no clip with id {clip_id}")
     event = LabelEvent(clip_id=clip_id, annotator=annotator, value=value, note=note, undoes_id=undoes_id)
@@ -64,7 +68,7 @@ def label_history(session, clip_id: int, annotator: str | None = None) -> list[L
     """Every event on the clip (by one annotator, or all), oldest first."""
     statement = select(LabelEvent).where(LabelEvent.clip_id == clip_id).order_by(LabelEvent.id)
     if annotator is not None:
-        statement = statement.where(LabelEvent.annotator == check_annotator(annotator))
+        statement = statement.where(LabelEvent.annotator == _wanted_annotator(annotator))
     return list(session.scalars(statement))
 
 
@@ -131,7 +135,7 @@ def current_labels(session, annotator: str | None = None) -> dict[int, CurrentLa
     annotator clearing or undoing their own label does not hide another's.
     """
     if annotator is not None:
-        annotator = check_annotator(annotator)
+        annotator = _wanted_annotator(annotator)
     result: dict[int, CurrentLabel] = {}
     for label in _current_events(session, annotator):  # oldest first: the latest wins
         result[label.clip_id] = label

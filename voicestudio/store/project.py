@@ -13,17 +13,26 @@ not import Alembic at all.
 
 ``Project.session()`` is for reading, ``Project.write()`` for writing (on
 SQLite it takes the write lock at BEGIN; see ``voicestudio.store.sqlite``).
+
+A project file this process cannot write (read-only file, folder or disk) is
+opened read-only when it is already at ``SCHEMA_REVISION``: reading works and
+``write()`` says "read-only: cannot write to PROJECT". A damaged file (SQLite's
+"malformed") is found by ``PRAGMA quick_check`` before the first write of each
+open (and at open when a ``-wal`` says it was not closed cleanly), or by any
+"malformed" error on the way: writes are then refused, pointing at
+``voicestudio db check`` and ``db recover`` (``voicestudio.store.repair``).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicestudio.errors import ProjectError
@@ -34,12 +43,24 @@ from voicestudio.store.migrate import (  # noqa: F401  (KNOWN_REVISIONS re-expor
     check_state,
     read_state,
 )
-from voicestudio.store.sqlite import BEGIN_OPTION, BUSY_TIMEOUT_S, inspect_file, is_locked_error, sqlite_engine
+from voicestudio.store.sqlite import (
+    BEGIN_OPTION,
+    BUSY_TIMEOUT_S,
+    damaged_message,
+    disk_full_message,
+    inspect_file,
+    is_damage_error,
+    is_disk_full,
+    is_locked_error,
+    is_writable,
+    sqlite_engine,
+    wal_holds_changes,
+)
 
 PROJECT_SUFFIX = ".vsproj"  # an SQLite file
 ENV_VAR = "VOICESTUDIO_DB"
 # SQLite failures that come from the user's environment, not from a bug.
-_ENVIRONMENT_ERRORS = ("readonly database", "disk i/o error", "database or disk is full", "unable to open database")
+_ENVIRONMENT_ERRORS = ("disk i/o error", "unable to open database")
 
 
 def default_project_path() -> Path:
@@ -60,11 +81,15 @@ def resolve_project_target(cli_value: str | os.PathLike | None = None) -> str:
 class Project:
     """An open project. ``session()`` for reads, ``write()`` for writes, ``close()`` when done."""
 
-    def __init__(self, engine: Engine, label: str):
+    def __init__(self, engine: Engine, label: str, *, read_only: bool = False, folder: Path | None = None):
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=True)
         self.label = label  # what to call it in messages: the path, or the URL without password
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.read_only = read_only  # a file this process cannot write: write() refuses
+        self.folder = folder  # the SQLite file's folder (whose free space tells "disk full")
+        self.damage: str | None = None  # what SQLite found wrong with the file; write() refuses then
+        self._checked = not self.is_sqlite or folder is None  # quick_check done (or not needed)
         write_engine = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else engine
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_engine, expire_on_commit=False)
@@ -89,10 +114,26 @@ class Project:
 
         On SQLite it begins with ``BEGIN IMMEDIATE``, so it waits (busy timeout,
         then a few retries) for any other writer before the block runs, and
-        nothing inside fails with "database is locked".
+        nothing inside fails with "database is locked". Refused on a read-only
+        or damaged project (the first write of an open runs ``quick_check``).
         """
+        if self.read_only:
+            raise ProjectError(f"read-only: cannot write to {self.label}")
+        if not self._checked:
+            self.check_quickly()
+        if self.damage is not None:
+            raise ProjectError(damaged_message(self.label, self.damage))
         with self._transaction(self._write, begin_now=True) as session:
             yield session
+
+    def check_quickly(self) -> str | None:
+        """Run SQLite's ``PRAGMA quick_check`` (reads every page, O(size)); the damage found, or None."""
+        with self.session() as session:
+            rows = [row[0] for row in session.connection().exec_driver_sql("PRAGMA quick_check(4)")]
+        self._checked = True
+        if rows != ["ok"]:  # the problems, after a "*** in database main ***" heading
+            self.damage = "; ".join(row for row in rows if not row.startswith("***"))
+        return self.damage
 
     @contextmanager
     def _transaction(self, factory, *, begin_now: bool) -> Iterator[Session]:
@@ -108,13 +149,22 @@ class Project:
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
-        """Turn the database failures a user can fix (locked, read-only, disk full) into ProjectError."""
+        """Turn the database failures a user can fix (locked, read-only, disk full, damaged) into ProjectError."""
         try:
             yield
-        except OperationalError as exc:
-            reason = str(exc.orig if exc.orig is not None else exc)
+        except DatabaseError as exc:  # OperationalError is one
+            reason = str(exc.orig if exc.orig is not None else exc)  # SQLite's words, not the statement's
+            if is_damage_error(reason):
+                self.damage = reason
+                raise ProjectError(damaged_message(self.label, reason)) from exc
+            if not isinstance(exc, OperationalError):
+                raise
             if is_locked_error(exc):
                 raise ProjectError(f"{self.label}: another program kept the project locked; try again") from exc
+            if is_disk_full(reason, self.folder):
+                raise ProjectError(disk_full_message(self.label)) from exc
+            if "readonly database" in reason.lower():
+                raise ProjectError(f"read-only: cannot write to {self.label}") from exc
             if any(text in reason.lower() for text in _ENVIRONMENT_ERRORS):
                 raise ProjectError(f"{self.label}: {reason}") from exc
             raise
@@ -148,8 +198,8 @@ def open_project(target: str | os.PathLike | None = None, *, busy_timeout_s: flo
         or cannot be opened. The file is left untouched.
     """
     target = str(target) if target is not None else resolve_project_target(None)
-    if "://" in target:
-        url = make_url(target)
+    url = database_url(target)
+    if url is not None:
         label = url.render_as_string(hide_password=True)
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
@@ -172,13 +222,52 @@ def open_project(target: str | os.PathLike | None = None, *, busy_timeout_s: flo
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise ProjectError(disk_full_message(path)) from None
         raise ProjectError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
-    return _opened(sqlite_engine(path, busy_timeout_s), str(path), state)
+    if not is_writable(path):
+        if state is None or state.revision != SCHEMA_REVISION:
+            raise ProjectError(f"read-only: cannot write to {path}"
+                               + (" (it needs upgrading to this VoiceStudio's schema)" if state else ""))
+        return Project(sqlite_engine(path, busy_timeout_s, read_only=True), str(path), read_only=True,
+                       folder=path.parent)
+    project = _opened(sqlite_engine(path, busy_timeout_s), str(path), state, folder=path.parent)
+    if wal_holds_changes(path):
+        _check_after_unclean_close(project)
+    return project
 
 
-def _opened(engine: Engine, label: str, state: DatabaseState | None) -> Project:
+def _check_after_unclean_close(project: Project) -> None:
+    """A non-empty ``-wal`` at open: the project is open elsewhere, or was not closed cleanly. Check it now."""
+    try:
+        project.check_quickly()
+    except ProjectError:
+        if project.damage is None:
+            project.close()
+            raise
+        # "malformed" while checking: Project.damage is set and write() refuses; reads go on
+
+
+def database_url(target: str) -> URL | None:
+    """``target`` as a database URL, or None when it is a file path.
+
+    Only a URL whose scheme names a database SQLAlchemy knows is one
+    (``sqlite:///…``, ``postgresql://…``); anything else, ``my://project.vsproj``
+    included, is a file path (``://`` is legal in a path).
+    """
+    if "://" not in target:
+        return None
+    try:
+        url = make_url(target)
+        url.set(drivername=url.get_backend_name()).get_dialect()  # the database, whatever its driver
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        return None
+    return url
+
+
+def _opened(engine: Engine, label: str, state: DatabaseState | None, *, folder: Path | None = None) -> Project:
     """The project on ``engine``, migrated to this code's schema (unless it already is)."""
-    project = Project(engine, label)
+    project = Project(engine, label, folder=folder)
     if state is not None and state.revision == SCHEMA_REVISION:
         return project  # the fast path: no Alembic, no write lock
     try:
@@ -201,11 +290,37 @@ def _migrate(project: Project) -> None:
         check_state(project.label, state)
         if state.revision == SCHEMA_REVISION:
             return
-    with project.write() as session:
-        connection = session.connection()
+    with _migration_transaction(project) as connection:
         state = read_state(connection)
         check_state(project.label, state)
         if state.revision != SCHEMA_REVISION:
             from voicestudio.store.migrate import run_migrations
 
             run_migrations(connection)
+
+
+@contextmanager
+def _migration_transaction(project: Project) -> Iterator:
+    """A connection in a write transaction for migrations; on SQLite with foreign keys off.
+
+    SQLite changes a table's constraints by rebuilding it, and dropping the old
+    table would cascade into the rows that reference it (clips, labels) unless
+    foreign keys are off. They can only be switched off outside a transaction,
+    so this connection does it before BEGIN, checks them before COMMIT and
+    switches them on again before going back to the pool.
+    """
+    if not project.is_sqlite:
+        with project.write() as session:
+            yield session.connection()
+        return
+    with project._translated(), project.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.execution_options(**{BEGIN_OPTION: "IMMEDIATE"}).begin():
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise ProjectError(f"{project.label}: the upgrade would break {len(broken)} references; nothing was changed")
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")

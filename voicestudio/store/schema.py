@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -68,12 +69,24 @@ class Base(DeclarativeBase):
 
 
 class AudioFile(Base):
-    """One audio file, by absolute path and content hash (relinked by hash when moved)."""
+    """One recording, by absolute path and content hash (relinked by hash when moved).
+
+    When other content turns up at its path, the record is *replaced*
+    (``replaced_at`` set): it stays, with its clips, labels and predictions, as
+    the history of the recording those labels were given for, and the new
+    content gets a record of its own. Only current records (``replaced_at`` NULL)
+    have unique paths; a replaced one becomes current again when its content is
+    found at some path (relinked).
+    """
 
     __tablename__ = "audio_files"
+    __table_args__ = (
+        Index("uq_audio_files_current_path", "path", unique=True,
+              sqlite_where=text("replaced_at IS NULL"), postgresql_where=text("replaced_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(String(4096), unique=True)
+    path: Mapped[str] = mapped_column(String(4096))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(Integer)
     mtime: Mapped[float] = mapped_column(Float)
@@ -85,6 +98,7 @@ class AudioFile(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     source_group: Mapped[str | None] = mapped_column(String(1024))  # parent folder, speaker, ...
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    replaced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # other content took its path then
 
     clips: Mapped[list[Clip]] = relationship(back_populates="file", cascade="all, delete-orphan")
 

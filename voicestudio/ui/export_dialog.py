@@ -159,7 +159,7 @@ class ExportDialog(QDialog):
             self.options()
             if not self.folder.text().strip():
                 raise ValueError("choose a folder to export into")
-            check_target(self.target(), self.force.isChecked())
+            check_target(self.target(), self.force.isChecked(), check_content=False)  # quick: the job reads the clips
         except (ValueError, VoiceStudioError) as exc:
             self.error.setText(str(exc))
             return

@@ -41,6 +41,7 @@ class LabelPanel(QWidget):
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model_verdict = QLabel("")
+        self.model_verdict.setWordWrap(True)  # a model failure's reason is a long line
         self.mine = QLabel("")
         self.others = QLabel("")
         self.others.setWordWrap(True)
@@ -105,7 +106,13 @@ class LabelPanel(QWidget):
                   if who != annotator and value]
         self.others.setText(", ".join(others) or "—")
 
-    def show_verdict(self, prediction, threshold: float) -> None:
+    def show_verdict(self, prediction, threshold: float, failure: str | None = None) -> None:
+        """The model's verdict, or why the model failed on this clip (``failure``)."""
+        if failure is not None:
+            self.model_verdict.setText(html.escape(failure))  # "the model failed on this audio (…)"
+            self.model_verdict.setToolTip(failure)
+            return
+        self.model_verdict.setToolTip("")
         if prediction is None:
             self.model_verdict.setText("scoring…")
             return

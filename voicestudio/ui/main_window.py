@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicestudio.annotators import AnnotatorError, check_annotator
 from voicestudio.audio.display import MAX_DETAIL_S, load_detail, stream_envelope
 from voicestudio.audio.features import FeatureSpec, load_fast_fft
 from voicestudio.dataset import workspace
@@ -38,6 +39,7 @@ from voicestudio.dataset.export import export_dataset
 from voicestudio.dataset.importer import import_paths
 from voicestudio.dataset.labels import label_clip, undo_last
 from voicestudio.dataset.scoring import score_project
+from voicestudio.errors import ModelError
 from voicestudio.progress import Progress
 from voicestudio.settings import Settings, default_annotator, save_settings
 from voicestudio.store.project import PROJECT_SUFFIX
@@ -50,6 +52,7 @@ from voicestudio.ui.job_bar import JobBar
 from voicestudio.ui.label_panel import LabelPanel, SessionProgress
 from voicestudio.ui.model_panel import ModelPanel
 from voicestudio.ui.playback import Player
+from voicestudio.ui.project_repair import ProjectRepair
 from voicestudio.ui.shortcuts import SHORTCUTS, ShortcutOverlay, key_sequences
 from voicestudio.ui.tasks import MainThreadGC, Tasks
 
@@ -217,6 +220,9 @@ class MainWindow(QMainWindow):
         self._menu_action(file_menu, "Export la&bels (CSV, Label Studio)…", self.choose_export_labels)
         file_menu.addSeparator()
         self._menu_action(file_menu, "&Audio locations on this machine…", self.choose_path_map)
+        self.repair = ProjectRepair(self)
+        self._menu_action(file_menu, "C&heck the project…", self.repair.choose_check)
+        self._menu_action(file_menu, "Recover a dama&ged project…", self.repair.choose_recover)
         file_menu.addSeparator()
         self._menu_action(file_menu, "Open &model (.tflite)…", self.choose_model, "Ctrl+M")
         self._menu_action(file_menu, "Use the &built-in model", lambda: self.switch_model(""))
@@ -432,7 +438,10 @@ class MainWindow(QMainWindow):
             ws.table.set_scores(scores)
             self.clip_list.model.refresh_scores()
             self.schedule_audit()
-            failed = f", {len(report.failures)} could not be read" if report.failures else ""
+            failed = ""
+            if report.failures:  # each failed clip shows its reason when opened; the first one is named here
+                first = report.failures[0]
+                failed = f", {len(report.failures)} failed ({Path(first.path).name}: {first.reason})"
             if report.scored or report.failures:
                 self.statusBar().showMessage(f"Scored {report.scored} clips{failed}", 10000)
 
@@ -445,7 +454,7 @@ class MainWindow(QMainWindow):
         self.settings.threshold = None if card is not None and abs(self.threshold - card) < 1e-9 else self.threshold
         self.views.set_threshold(self.threshold)
         if self.loaded is not None:
-            self.label_panel.show_verdict(self.loaded.prediction, self.threshold)
+            self.label_panel.show_verdict(self.loaded.prediction, self.threshold, self.loaded.prediction_error)
         self._queue_timer.start()  # the queue and its disagreement column follow once the value settles
         self.schedule_audit()
 
@@ -578,11 +587,13 @@ class MainWindow(QMainWindow):
     def _apply(self, loaded: LoadedClip) -> None:
         self.loaded = loaded
         self.label_panel.show_clip(loaded, self.settings.annotator)
-        self.label_panel.show_verdict(loaded.prediction, self.threshold)
+        self.label_panel.show_verdict(loaded.prediction, self.threshold, loaded.prediction_error)
         if loaded.error is not None:
             self.player.set_audio([], 16000)
-            self.views.show_message(f"This clip cannot be shown.\n\n{loaded.error}\n\n"
-                                    "You can still label it, or move on with → .")
+            advice = ("Its labels stay with the recording it was made from; import the folder again to add "
+                      "the new audio. Move on with → ." if loaded.source_changed
+                      else "You can still label it, or move on with → .")
+            self.views.show_message(f"This clip cannot be shown.\n\n{loaded.error}\n\n{advice}")
             self.clip_shown.emit(loaded.clip_id)
             return
         opened = loaded.opened
@@ -602,23 +613,27 @@ class MainWindow(QMainWindow):
         def work(progress, cancel):
             envelope = stream_envelope(clip.path, clip.start_s, clip.end_s, cancel=cancel,
                                        progress=lambda done, total: progress(Progress(done, total, clip.path)))
-            prediction = loaded.prediction
+            prediction, failure = loaded.prediction, None
             if prediction is None and model.detector is not None and not cancel.is_set():
                 progress(Progress(0, None, "predicting"))
-                prediction = predict_and_store(ws.project, model.detector, model.model_id, clip)
-            return envelope, prediction
+                try:
+                    prediction = predict_and_store(ws.project, model.detector, model.model_id, clip)
+                except ModelError as exc:  # the interpreter failed on this recording: show it and why
+                    failure = exc.reason
+            return envelope, prediction, failure
 
         def done(result):
-            envelope, prediction = result
+            envelope, prediction, failure = result
             if self.ws is not ws or generation != self.model_generation:
                 return
-            updated = replace(loaded, opened=replace(loaded.opened, envelope=envelope), prediction=prediction)
+            updated = replace(loaded, opened=replace(loaded.opened, envelope=envelope), prediction=prediction,
+                              prediction_error=failure)
             self.cache[clip.id] = updated
             if self.current_clip_id == clip.id:
                 self.loaded = updated
                 self.views.set_envelope(envelope)
                 self.views.set_prediction(prediction, self.threshold)
-                self.label_panel.show_verdict(prediction, self.threshold)
+                self.label_panel.show_verdict(prediction, self.threshold, failure)
             if prediction is not None:
                 self._set_score(clip.id, prediction.clip_score)
 
@@ -672,7 +687,12 @@ class MainWindow(QMainWindow):
                                             "Your name:", text=default_annotator())
             if not ok or not name.strip():
                 return None
-            self.settings.annotator = name.strip()
+            try:
+                name = check_annotator(name)
+            except AnnotatorError as exc:  # never saved: every label would fail with it
+                self.show_error(str(exc))
+                return None
+            self.settings.annotator = name
             self._save_settings()
             if self.ws is not None:
                 self.ws.table.annotator = self.settings.annotator
@@ -927,8 +947,9 @@ class MainWindow(QMainWindow):
         self._change_poll_busy = False
         if ws is not self.ws:
             return
-        if changes.clips != len(ws.table):
-            self.refresh()  # clips were imported (or removed) elsewhere
+        newest = int(ws.table.ids.max()) if len(ws.table) else 0
+        if changes.clips != len(ws.table) or changes.newest_clip != newest:
+            self.refresh()  # clips were imported (or replaced) elsewhere
             return
         rows, clips = set(), set()
         for event_id, clip_id, annotator, value in changes.events:
@@ -1004,7 +1025,8 @@ class MainWindow(QMainWindow):
         def done(result):
             self.statusBar().showMessage(f"Wrote {result.labels} labels of {result.clips} clips to {result.path}", 15000)
 
-        self.tasks.submit(export_labels, self.ws.project, path, on_done=done)
+        # The save dialog has asked before replacing a file; the project itself is refused all the same.
+        self.tasks.submit(export_labels, self.ws.project, path, force=True, on_done=done)
 
     def choose_export(self) -> None:
         if self.ws is None:
