@@ -76,6 +76,8 @@ def unique_target(out: Path, label: str, group: str, name: str, taken: set) -> P
 def file_license(package: str, item: sources.Item, copyright: debsrc.Copyright | None) -> str:
     if package == "tuxtype-data":  # free-text copyright file; see sources.TUXTYPE_LICENSES
         return sources.TUXTYPE_LICENSES.get(Path(item.origin).name, "GPL-2")
+    if package in sources.FREE_TEXT_LICENSES:
+        return sources.FREE_TEXT_LICENSES[package]
     if copyright and copyright.machine_readable:
         return copyright.license_for(item.license_path) or "unknown (file not listed in debian/copyright)"
     return "see copyright file"
@@ -134,7 +136,7 @@ def main(argv=None) -> int:
             if item.label is None:
                 info["excluded"].append({"file": item.origin, "reason": item.note})
                 continue
-            if item.label == sources.HUMAN and name != "ktuberling-data":
+            if item.label == sources.HUMAN and name != "ktuberling-data" and name not in sources.VOICE_PACKAGES:
                 info["moved_to_human"].append({"file": item.origin, "group": item.group, "reason": item.note})
             try:
                 samples, sr = sf.read(str(item.file), dtype="float32", always_2d=True)

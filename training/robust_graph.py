@@ -1,0 +1,328 @@
+"""Prototype: a detector graph whose int8 build has no operation that can fail, on any runtime.
+
+Why the shipped int8 model fails: ``voicestudio.model.train.build_model`` normalises each image
+inside the graph as ``(x - mean_t x) / (sqrt(mean(x'^2)) + 1e-3)``. Quantised, the divisor is
+an int8 tensor whose calibrated range does not reach zero, so on a quiet or flat image it rounds
+to its zero point and TFLite's int8 DIV refuses to run (``div.cc:262 data[i] != zero_point``).
+The SQRT on int8 is version 2, which only LiteRT >= 2.21 has: tflite-runtime 2.14 cannot load it.
+
+The design here removes both ops instead of guarding them:
+- the features are log energies (MFCC or log-mel), so a change of gain or a fixed channel
+  colouring is an *added* constant per coefficient; subtracting each coefficient's mean over
+  the window's frames (MEAN + SUB, as today) removes it. The division by the image's spread
+  buys no loudness invariance on top of that;
+- the spread is fixed instead: one constant scale per coefficient (1 / the coefficient's
+  standard deviation over the training windows after the mean removal), a MUL by a constant.
+  It equalises the coefficients' ranges (c1 is ~10x c19), which also keeps int8 precision
+  for the small coefficients, and it cannot fail on any input.
+The graph is then MEAN, SUB, MUL, CONV_2D, DEPTHWISE_CONV_2D, MEAN (pooling),
+FULLY_CONNECTED, LOGISTIC: int8 kernels that exist in tflite-runtime 2.14 and that have no
+input they refuse. ``check`` proves it: op versions and ``min_runtime_version`` from the
+file, hostile inputs (silence, DC, full-scale square waves, clipped audio, white noise) and
+every window of the external set through the int8 model on ai-edge-litert, and the same
+inputs through tflite-runtime 2.14: ``--tflite-python`` (a venv with tflite-runtime==2.14.0
+and numpy<2) and ``--arm`` (the emulated aarch64 Python the device tests use).
+
+    python training/robust_graph.py train --corpus DIR --out OUT/voice-detector.tflite [--epochs N]
+    python training/robust_graph.py check OUT/voice-detector-int8.tflite [--float-model OUT/voice-detector.tflite]
+                                           [--work DIR] [--arm] [--tflite-python PY]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The graph ------------------------------------------------------------------------------
+
+def coefficient_scale(images: np.ndarray) -> np.ndarray:
+    """1 / std of each coefficient over the training windows, after the per-window mean removal."""
+    centred = images - images.mean(axis=1, keepdims=True)
+    return (1.0 / np.maximum(centred.std(axis=(0, 1)), 1e-3)).astype(np.float32)
+
+
+def build_robust_model(spec, width: int = 32, scale: np.ndarray | None = None):
+    """``train.build_model``'s network with the fixed normalisation in front."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    frames, coeffs = spec.image_shape
+    scale = np.ones(coeffs, np.float32) if scale is None else np.asarray(scale, np.float32)
+
+    @tf.keras.utils.register_keras_serializable(package="voicestudio")
+    class CoefficientNormalisation(layers.Layer):
+        """x - mean over frames, times a constant per coefficient: MEAN, SUB, MUL; nothing that can fail."""
+
+        def __init__(self, scale, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = np.asarray(scale, np.float32)
+
+        def call(self, x):
+            centred = x - tf.reduce_mean(x, axis=1, keepdims=True)
+            return centred * tf.constant(self.scale.reshape(1, 1, -1, 1))
+
+        def get_config(self):
+            return {**super().get_config(), "scale": self.scale.tolist()}
+
+    inputs = layers.Input((frames, coeffs, 1), name="features")
+    x = CoefficientNormalisation(scale, name="normalise")(inputs)
+    x = layers.Conv2D(width, 3, strides=(2, 1), padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    for filters, stride in ((width * 2, (2, 2)), (width * 2, (1, 1)), (width * 4, (2, 2)), (width * 4, (1, 1)),
+                            (width * 8, (2, 2))):
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU(6.0)(x)
+        x = layers.Conv2D(filters, 1, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU(6.0)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="p_human")(x)
+    return tf.keras.Model(inputs, outputs, name="voice_ds_cnn_v2")
+
+
+def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int) -> None:
+    """Train with ``voicestudio.model.train.train``, the graph swapped for the robust one.
+
+    The swap is a prototype's shortcut: the scale is computed from the training windows
+    the first time the network is built (train() builds it after the window sets).
+    """
+    import voicestudio.model.train as train_module
+
+    original_build_window_set = train_module.build_window_set
+    seen: dict = {}
+
+    def remember_first_set(*args, **kwargs):
+        windows = original_build_window_set(*args, **kwargs)
+        seen.setdefault("train", windows.images)  # the first set built is the training set
+        return windows
+
+    def build(spec, width=32):
+        return build_robust_model(spec, width, coefficient_scale(seen["train"]))
+
+    original_to_tflite = train_module.to_tflite
+
+    def to_tflite_and_float_front(model, spec, *, quantize="none", representative=None):
+        if quantize == "int8":  # the variant to compare, written beside the int8 model, and the Keras model
+            variant = out.with_name(out.stem + "-int8-float-front.tflite")
+            train_module.write_atomically(to_tflite_float_front(model, representative), variant)
+            model.save(out.with_suffix(".keras"))
+        return original_to_tflite(model, spec, quantize=quantize, representative=representative)
+
+    train_module.build_window_set = remember_first_set
+    train_module.build_model = build
+    train_module.to_tflite = to_tflite_and_float_front
+    config = train_module.TrainConfig(epochs=epochs, augment_copies=augment_copies)
+    result = train_module.train(corpus, out, config=config, name="voice-detector-v2-prototype",
+                                provenance={"built_by": "python training/robust_graph.py train"})
+    card = json.loads(result.int8_path.with_suffix(".json").read_text())  # the variant shares the int8 card
+    card["name"] += "-float-front"
+    out.with_name(out.stem + "-int8-float-front.json").write_text(json.dumps(card, indent=2))
+    print(json.dumps(result.card["metrics"], indent=2))
+
+
+def to_tflite_float_front(model, representative: np.ndarray) -> bytes:
+    """int8 CNN with the normalisation (MEAN, SUB, MUL) left in float32; float32 in and out.
+
+    The variant to measure: the raw features' range is set by c0 (hundreds), so quantising
+    the raw input per tensor leaves the small coefficients a few levels; normalising first in
+    float keeps them. Float MEAN/SUB/MUL and QUANTIZE/DEQUANTIZE are old op versions every
+    runtime has. (The pooling MEAN stays float too: the denylist is by op type.)
+    """
+    import tensorflow as tf
+
+    def samples():
+        for image in representative:
+            yield [image[None, ..., None].astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = samples
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=["MEAN", "SUB", "MUL"])
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=samples,
+                                                         debug_options=options)
+    return debugger.get_nondebug_quantized_model()
+
+
+# The checks -----------------------------------------------------------------------------
+
+def operator_versions(model: Path) -> tuple[dict[str, list[int]], str | None]:
+    from voicestudio.model.inspect import inspect_tflite
+
+    found = inspect_tflite(model)
+    return {op.name: list(op.versions) for op in found.operators}, found.metadata.get("min_runtime_version")
+
+
+def hostile_audio(rate: int = 16000) -> dict[str, np.ndarray]:
+    """Inputs that make flat, extreme or degenerate feature images."""
+    t = np.arange(3 * rate) / rate
+    rng = np.random.default_rng(0)
+    square = np.sign(np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    return {
+        "digital silence": np.zeros(3 * rate, np.float32),
+        "DC +0.5": np.full(3 * rate, 0.5, np.float32),
+        "DC -1.0": np.full(3 * rate, -1.0, np.float32),
+        "full-scale square 440 Hz": square,
+        "full-scale square 50 Hz": np.sign(np.sin(2 * np.pi * 50 * t)).astype(np.float32),
+        "clipped sine x20": np.clip(20 * np.sin(2 * np.pi * 220 * t), -1, 1).astype(np.float32),
+        "white noise full scale": np.clip(rng.standard_normal(3 * rate), -1, 1).astype(np.float32),
+        "white noise -90 dBFS": (rng.standard_normal(3 * rate) * 10 ** (-90 / 20)).astype(np.float32),
+        "single click": np.eye(1, 3 * rate, rate, dtype=np.float32)[0],
+        "alternating +-1": np.tile(np.array([1, -1], np.float32), 3 * rate // 2),
+    }
+
+
+def feature_images(detector, audio: np.ndarray) -> np.ndarray:
+    """Every window's image, silent ones included (the gate would skip them; the model must not care)."""
+    from voicestudio.audio.features import features, pad_to_window, window_images, window_starts
+
+    spec = detector.spec
+    samples = pad_to_window(audio, spec)
+    frames = features(samples, spec)
+    return window_images(frames, window_starts(len(frames), spec), spec)
+
+
+def check(model: Path, float_model: Path | None, work: Path | None, runtimes: list[str]) -> int:
+    """Exit status 1 when an op can refuse an input or any window fails on any runtime."""
+    from voicestudio.errors import ModelError
+    from voicestudio.model.detector import Detector
+
+    versions, min_runtime = operator_versions(model)
+    print(f"{model.name}: operators {versions}, min_runtime_version {min_runtime}")
+    forbidden = sorted(set(versions) & {"DIV", "SQRT", "RSQRT", "LOG", "POW"})
+    print("  ops that can refuse or overflow on an input: " + (", ".join(forbidden) if forbidden else "none"))
+
+    detector = Detector(model, threads=1)
+    rate = detector.spec.sample_rate
+    groups = {name: feature_images(detector, audio) for name, audio in hostile_audio(rate).items()}
+    if work is not None:
+        import external_set
+        from voicestudio.audio.decode import load_audio
+
+        for item in external_set.materialise(work):
+            audio = load_audio(item.file, sample_rate=rate).samples
+            groups[f"external {item.clip.package}:{item.clip.path}"] = feature_images(detector, audio)
+    failures = 0
+    for name, images in groups.items():
+        for image in images:  # one window per invoke: a failure names its window
+            try:
+                detector.invoke_images(image[None])
+            except ModelError as exc:
+                failures += 1
+                if failures <= 5:
+                    print(f"  FAILED on {name}: {exc}")
+    n = sum(len(g) for g in groups.values())
+    print(f"  ai-edge-litert: {n} windows ({len(groups)} inputs), {failures} failed")
+
+    if float_model is not None and work is not None:
+        agreement(float_model, model, work)
+    for python in runtimes:
+        failures += run_elsewhere(python, model, groups)
+    return 1 if failures or forbidden else 0
+
+
+def agreement(float_model: Path, int8_model: Path, work: Path) -> None:
+    """AUC of both on the external set and the share of clips decided alike."""
+    import evaluate_external
+
+    a = evaluate_external.evaluate(float_model, work, report=lambda line: None)
+    b = evaluate_external.evaluate(int8_model, work, report=lambda line: None)
+    both = sorted(set(a["scores"]) & set(b["scores"]))
+    same = np.mean([(a["scores"][c] >= a["threshold"]) == (b["scores"][c] >= b["threshold"]) for c in both])
+    print(f"  external set: float AUC {a['roc_auc']} bal.acc {a['balanced_accuracy']}; int8 AUC {b['roc_auc']} "
+          f"bal.acc {b['balanced_accuracy']}; int8 failed on {len(b['failed'])} clips; "
+          f"decisions agree on {100 * same:.1f} % of {len(both)} clips")
+
+
+ARM_SCRIPT = """
+import json, sys, numpy as np
+from tflite_runtime.interpreter import Interpreter
+import tflite_runtime, platform
+interpreter = Interpreter(model_path=sys.argv[1], num_threads=1)
+interpreter.allocate_tensors()
+inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+images = np.load(sys.argv[2])
+scale, zero = inp["quantization"]
+failed, probs = 0, []
+for image in images:
+    x = image[None, ..., None]
+    if inp["dtype"] == np.int8:
+        x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
+    interpreter.set_tensor(inp["index"], x.astype(inp["dtype"]))
+    try:
+        interpreter.invoke()
+    except RuntimeError as exc:
+        failed += 1
+        continue
+    y = interpreter.get_tensor(out["index"]).astype(np.float32)
+    if out["dtype"] == np.int8:
+        y = (y - out["quantization"][1]) * out["quantization"][0]
+    probs.append(float(y.ravel()[-1]))
+print(json.dumps({"runtime": f"{tflite_runtime.__version__} on {platform.machine()}", "windows": len(images), "failed": failed,
+                  "mean_prob": float(np.mean(probs)) if probs else None}))
+"""
+
+
+def arm_python_command() -> str:
+    """The aarch64 Python with tflite-runtime 2.14 under qemu that the device tests build."""
+    sys.path.insert(0, str(REPO / "tests"))
+    import devicehost
+
+    return devicehost.arm_python(Path.home() / ".cache" / "voicestudio-tests").command
+
+
+def run_elsewhere(python: str, model: Path, groups: dict[str, np.ndarray]) -> int:
+    """The hostile windows and every 4th external clip's through another Python's tflite_runtime."""
+    hostile = [g for name, g in groups.items() if not name.startswith("external")]
+    external = [g for name, g in groups.items() if name.startswith("external")]
+    images = np.concatenate(hostile + external[::4])  # emulated: every 4th external clip
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "images.npy", images.astype(np.float32))
+        (Path(tmp) / "run.py").write_text(ARM_SCRIPT)
+        done = subprocess.run(f"{python} {tmp}/run.py {model} {tmp}/images.npy", shell=True,
+                              capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        print(f"  {python.split()[-1]}: could not run the model: {' '.join(done.stderr.split())[-300:]}")
+        return 1
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  tflite-runtime {result['runtime']} ({python.split()[-1]}): {result['windows']} windows, "
+          f"{result['failed']} failed")
+    return int(result["failed"] > 0)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    t = commands.add_parser("train", help="train the robust graph on a folder-per-class corpus")
+    t.add_argument("--corpus", type=Path, required=True)
+    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--augment-copies", type=int, default=3)
+    c = commands.add_parser("check", help="op versions, hostile inputs, external windows, aarch64 2.14")
+    c.add_argument("model", type=Path)
+    c.add_argument("--float-model", type=Path, help="its float twin, for the agreement figures")
+    c.add_argument("--work", type=Path, help="package cache of the external set (its windows are checked too)")
+    c.add_argument("--arm", action="store_true", help="also run on the emulated aarch64 tflite-runtime 2.14")
+    c.add_argument("--tflite-python", action="append", default=[],
+                   help="also run with this Python's tflite_runtime (e.g. a venv with tflite-runtime==2.14.0)")
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        train_robust(args.corpus, args.out, args.epochs, args.augment_copies)
+        return 0
+    runtimes = args.tflite_python + ([arm_python_command()] if args.arm else [])
+    return check(args.model, args.float_model, args.work, runtimes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
