@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -142,6 +143,7 @@ class Soak:
     backups: list[Path] = field(default_factory=list)
     ops: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)  # (op, first error line, numbers masked) of exit-1 runs
     busy_paths: set[Path] = field(default_factory=set)  # in a CSV being imported: not replaced meanwhile
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -244,6 +246,10 @@ class Soak:
         kind = "killed" if outcome.code is None else "ok" if outcome.code == 0 else "failed"
         with self.lock:
             self.ops[(outcome.op, kind)] += 1
+            if kind == "failed":
+                lines = [line for line in outcome.stderr.splitlines() if line.startswith("voicestudio:")]
+                reason = re.sub(r"/\S+|\d+", "#", lines[0] if lines else outcome.stderr.strip()[:200])
+                self.reasons[(outcome.op, reason)] += 1
             if kind == "failed" and outcome.code != 1:
                 # 1 is a reported failure (a file replaced mid-read, a busy project); anything
                 # else (a crash, an internal error, a timeout) is a problem.
@@ -386,6 +392,7 @@ def main(argv=None) -> int:
             "killed": sum(n for (op, kind), n in soak.ops.items() if kind == "killed"),
             "files_replaced": soak.ops[("replace", "ok")],
             "by_operation": {f"{op} {kind}": n for (op, kind), n in sorted(soak.ops.items())},
+            "why_exit_1": {f"{op}: {reason}": n for (op, reason), n in soak.reasons.most_common(12)},
             **check(soak, runner),
         }
         failures = figures["failures"] + soak.problems
