@@ -1,6 +1,6 @@
 """Draw VoiceStudio's icon and write it as PNG, Windows .ico and macOS .icns.
 
-Run: python packaging/make_icons.py   (writes voicestudio/resources/icons/)
+Run: python packaging/make_icons.py   (writes resources/icons/)
 
 The icon is drawn with Qt (a waveform over a spectrogram-coloured tile), so there is no
 binary source to keep. .ico and .icns both accept PNG-compressed images, which is what
@@ -20,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QLinearGradient, QPainter, QPainterPath, QPen  # noqa: E402
 
-OUT = Path(__file__).resolve().parent.parent / "voicestudio" / "resources" / "icons"
+OUT = Path(__file__).resolve().parent.parent / "resources" / "icons"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 ICNS_TYPES = {b"icp4": 16, b"icp5": 32, b"icp6": 64, b"ic07": 128, b"ic08": 256, b"ic09": 512, b"ic10": 1024}
 

@@ -1,4 +1,4 @@
-"""Copy the demo clips into voicestudio/resources/samples/ from the bootstrap corpus.
+"""Copy the demo clips into resources/samples/ from the bootstrap corpus.
 
     python training/make_demo_samples.py --corpus /tmp/voicestudio-corpus
 
@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "voicestudio" / "resources" / "samples"
+OUT = REPO / "resources" / "samples"
 
 # (demo file name, corpus file name ending, label)
 PICKS = [

@@ -2,7 +2,7 @@
 
     python training/train_default.py [--work DIR] [--corpus DIR] [--epochs 40] [--seed 0]
 
-Writes voicestudio/resources/models/voice-detector.tflite (float32),
+Writes resources/models/voice-detector.tflite (float32),
 voice-detector-int8.tflite, and their cards (with provenance, licenses and
 held-out metrics). Needs `pip install -e '.[train]'` and Debian's apt-get.
 """
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "voicestudio" / "resources" / "models" / "voice-detector.tflite"
+OUT = REPO / "resources" / "models" / "voice-detector.tflite"
 
 
 def main() -> int:

@@ -19,7 +19,6 @@ from voicestudio.annotators import AnnotatorError, check_annotator
 
 SETTINGS_VERSION = 1
 MAX_RECENT = 10
-QUEUES = ("unlabelled", "uncertain", "disagreements", "all")
 
 
 @dataclass
@@ -67,7 +66,10 @@ def settings_path() -> Path:
 
 def _valid(name: str, value, default) -> bool:
     if name == "queue":
-        return value in QUEUES
+        # The clip list's own names; imported here, not at the top, so the CLI's start-up stays free of numpy.
+        from voicestudio.dataset.cliptable import QUEUE_NAMES
+
+        return value in QUEUE_NAMES
     if name == "annotator":  # "" = not asked yet; a name from a hand-edited file must pass the rule
         return value == "" or _is_annotator(value)
     if name == "threshold":

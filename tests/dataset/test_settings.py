@@ -30,3 +30,23 @@ def test_damaged_or_foreign_files_give_defaults_field_by_field(tmp_path):
     assert (loaded.queue, loaded.threshold, loaded.auto_advance, loaded.recent_projects) == ("unlabelled", None, True, [])
     path.write_text(json.dumps({"version": SETTINGS_VERSION + 1, "annotator": "future"}))
     assert load_settings(path).annotator == ""  # written by a newer app: not guessed at
+
+
+def test_every_queue_survives_a_restart(tmp_path):
+    """Each queue the clip list offers is saved, then read back by a new process (as at the next start)."""
+    import subprocess
+    import sys
+
+    from voicestudio.dataset.cliptable import QUEUE_NAMES
+
+    files = {}
+    for name in QUEUE_NAMES:
+        files[name] = tmp_path / f"{name}.json"
+        save_settings(Settings(queue=name), files[name])
+    code = ("import json, sys\nfrom pathlib import Path\nfrom voicestudio.settings import load_settings\n"
+            "print(json.dumps({name: load_settings(Path(p)).queue for name, p in json.loads(sys.argv[1]).items()}))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps({k: str(v) for k, v in files.items()})],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {name: name for name in QUEUE_NAMES}
+    assert {"mistakes", "conflicts", "tp", "fp", "fn", "tn"} <= set(QUEUE_NAMES)  # the ones once lost

@@ -17,9 +17,10 @@ from voicestudio.model.card import load_card
 from voicestudio.model.convert import ConvertOptions, convert_model
 from voicestudio.model.detector import DEFAULT_MODEL, Detector
 from voicestudio.model.inspect import inspect_model
+from voicestudio.resources import resource_path
 from voicestudio.store.project import open_project
 
-SAMPLES = DEFAULT_MODEL.parent.parent / "samples"
+SAMPLES = resource_path("samples")
 
 
 def mean_network(tf, frames=100, coeffs=20):

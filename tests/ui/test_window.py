@@ -235,6 +235,19 @@ def test_geometry_and_settings_persist(qtbot, open_window, project_file, tmp_pat
     assert (again.width(), again.height()) == size
 
 
+def test_chosen_queue_comes_back_after_a_restart(qtbot, open_window, project_file, tmp_path):
+    """"mistakes" once came back as "unlabelled": the settings knew fewer queues than the list."""
+    from voicestudio.settings import load_settings
+
+    window = open_window(project_file)
+    window.clip_list.set_queue_name("mistakes")
+    window.close()
+    saved = load_settings(tmp_path / "settings.json")
+    assert saved.queue == "mistakes"
+    again = open_window(project_file, queue=saved.queue, wait_clip=False)  # no labels yet: no mistakes to show
+    assert again.clip_list.queue_name == "mistakes"
+
+
 def test_long_jobs_show_progress_and_cancel(qtbot, open_window, project_file):
     from voicestudio.progress import Progress
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from voicestudio.dataset.importer import ImportReport, import_paths
 from voicestudio.dataset.scoring import ScoreReport, score_project
 from voicestudio.progress import ProgressCallback
+from voicestudio.resources import resource_path
 from voicestudio.store.project import Project, open_project
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
+SAMPLES_DIR = resource_path("samples")
 
 
 @dataclass

@@ -11,8 +11,8 @@ from voicestudio.errors import VoiceStudioError
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
 from voicestudio.store.project import Project
+from voicestudio.store.schema import LABEL_VALUES
 
-VALUES = ("human", "nonhuman", "unsure")
 # Spellings people type, mapped to the stored values; "clear" removes the label.
 ALIASES = {"h": "human", "voice": "human", "non-human": "nonhuman", "non_human": "nonhuman",
            "n": "nonhuman", "u": "unsure", "?": "unsure", "clear": None, "none": None}
@@ -20,11 +20,11 @@ ALIASES = {"h": "human", "voice": "human", "non-human": "nonhuman", "non_human":
 
 def parse_value(text: str) -> str | None:
     key = text.strip().lower()
-    if key in VALUES:
+    if key in LABEL_VALUES:
         return key
     if key in ALIASES:
         return ALIASES[key]
-    raise VoiceStudioError(f"unknown label {shown(text)}: use human, nonhuman, unsure or clear")
+    raise VoiceStudioError(f"unknown label {shown(text)}: use {', '.join(LABEL_VALUES)} or clear")
 
 
 def resolve_clip(session, ref) -> int:

@@ -29,8 +29,9 @@ from voicestudio.audio.features import (
 from voicestudio.errors import ModelError, NoModelError
 from voicestudio.model.card import ModelCard, card_path_for, default_card_for, load_card
 from voicestudio.model.runtime import file_sha256, load_interpreter
+from voicestudio.resources import resource_path
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "voice-detector.tflite"
+DEFAULT_MODEL = resource_path("models/voice-detector.tflite")
 MAX_BATCH = 64  # windows per invoke for dynamic-batch models
 LONG_PART_S = 300.0  # longer parts are predicted a block of this many seconds at a time
 PROBABILITY_SLACK = 1e-3  # float rounding allowed outside 0..1 before an output is "not a probability"

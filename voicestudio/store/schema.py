@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-LABEL_VALUES = ("human", "nonhuman", "unsure")
+LABEL_VALUES = ("human", "nonhuman", "unsure")  # the one definition: labels, audit and the column check use it
 BENCHMARK_STATUSES = ("ok", "error")
 
 
@@ -127,7 +127,7 @@ class LabelEvent(Base):
 
     __tablename__ = "label_events"
     __table_args__ = (
-        CheckConstraint("value IS NULL OR value IN ('human', 'nonhuman', 'unsure')", name="ck_label_value"),
+        CheckConstraint(f"value IS NULL OR value IN ({', '.join(map(repr, LABEL_VALUES))})", name="ck_label_value"),
         Index("ix_label_events_clip_annotator", "clip_id", "annotator", "id"),
     )
 

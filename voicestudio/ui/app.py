@@ -9,19 +9,19 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from voicestudio.resources import resource_path
 from voicestudio.settings import load_settings
 from voicestudio.ui.main_window import MainWindow
 
 # Set by benchmarks/bench_ui.py: the launcher's time.time() at spawn. The window
 # then prints when it became visible and when its first clip was drawn, and quits.
 STARTUP_CLOCK_ENV = "VOICESTUDIO_STARTUP_CLOCK"
-ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "voicestudio.png"
+ICON = resource_path("icons/voicestudio.png")
 
 
 def project_to_open(cli_value, settings) -> str:
