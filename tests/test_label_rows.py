@@ -150,7 +150,7 @@ def test_one_bad_csv_row_fails_alone_and_the_rest_is_imported(studio, tmp_path):
                               ("dog.wav", 0, "kim"): "nonhuman"}
     # The same file through 'label --from-csv': the same rows fail, the rest is already there.
     again = studio.run("label", "--from-csv", str(tmp_path / "rows.csv"))
-    assert again.returncode == 1 and "0 labels written, 3 unchanged, 9 rows failed" in again.stdout, again.stdout
+    assert again.returncode == 1 and "0 labels written, 3 unchanged, 9 failed" in again.stdout, again.stdout
 
 
 def test_a_forged_annotator_is_not_stored_and_forges_no_line_in_stats(studio, tmp_path):

@@ -37,13 +37,37 @@ def test_core_sources_do_not_import_qt():
     assert offenders == []
 
 
+def command_modules() -> list[str]:
+    return [".".join(path.relative_to(ROOT.parent).with_suffix("").parts)
+            for path in sorted((ROOT / "commands").glob("*.py"))]
+
+
+# The only edges from the command line to the window's package: `gui` opens the window,
+# `stats --plots` renders the audit plots offscreen. Both are imported inside the handler.
+COMMANDS_TO_UI = {("commands/gui.py", "voicestudio.ui.app"), ("commands/stats.py", "voicestudio.ui.audit_plots")}
+
+
+def test_commands_reach_the_ui_only_through_the_declared_edges():
+    sources = [ROOT / "cli.py", *sorted((ROOT / "commands").glob("*.py"))]
+    edges = {(str(path.relative_to(ROOT)), name) for path in sources for name in imported_names(path)
+             if name.split(".")[0] in FORBIDDEN or name.startswith("voicestudio.ui")}
+    assert edges == COMMANDS_TO_UI
+    # No import by name behind this test's back: only the command table imports by name, and only commands.
+    by_name = [str(path.relative_to(ROOT)) for path in sources if "importlib" in set(imported_names(path))]
+    assert by_name == ["commands/__init__.py"]
+    from voicestudio.commands import COMMANDS
+
+    tables = [COMMANDS, *(getattr(info.load(), "ACTIONS", {}) for info in COMMANDS.values())]
+    assert all(info.module.startswith("voicestudio.commands.") for table in tables for info in table.values())
+
+
 def test_core_imports_with_qt_unavailable():
     """Import every core module in a process where Qt cannot be imported at all."""
     modules = [
         ".".join(path.relative_to(ROOT.parent).with_suffix("").parts)
         for path in core_modules()
         if path.name != "__init__.py" and "migrations" not in path.parts
-    ] + ["voicestudio.cli"]  # the CLI opens the window lazily, only for `gui`
+    ] + ["voicestudio.cli"] + command_modules()  # the window and the plots only inside `gui` and `stats --plots`
     code = (
         "import sys\n"
         "for name in ('PySide6', 'pyqtgraph', 'shiboken6'): sys.modules[name] = None\n"

@@ -116,6 +116,10 @@ class ExportOptions:
             args += ["--audio-format", self.audio_format]
         if self.features:
             args += ["--features", self.features]
+        if self.force:
+            args.append("--force")
+        if self.workers is not None:
+            args += ["--workers", str(self.workers)]
         return shlex.join(args)
 
 

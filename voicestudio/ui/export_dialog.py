@@ -106,7 +106,9 @@ class ExportDialog(QDialog):
             box.currentIndexChanged.connect(self._update_command)
         for widget in (*self.fractions, self.seed):
             widget.valueChanged.connect(self._update_command)
-        self.include_unsure.toggled.connect(self._update_command)
+        for check in (self.include_unsure, self.force):
+            check.toggled.connect(self._update_command)
+        self.folder.textChanged.connect(self._update_command)
         self._update_command()
 
     @staticmethod
