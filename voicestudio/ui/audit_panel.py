@@ -34,6 +34,9 @@ from voicestudio.ui.audit_plots import ConfusionMatrix, CurvePlot, HistogramPlot
 GOAL_TEXT = {"best-f1": "Best F1", "precision": "Precision at least", "recall": "Recall at least"}
 
 
+WRITE_CARD_TIP = "Save the threshold in the model's .json card, with how it was chosen"
+
+
 def _fmt(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
@@ -92,7 +95,8 @@ class AuditPanel(QWidget):
         self.use_button = QPushButton("Use this threshold")
         self.use_button.clicked.connect(self._use_pick)
         self.write_button = QPushButton("Write to model card")
-        self.write_button.setToolTip("Save the threshold in the model's .json card, with how it was chosen")
+        self.write_button.setToolTip(WRITE_CARD_TIP)
+        self.card_writable = True
         self.write_button.clicked.connect(self._write_pick)
 
         layout = QVBoxLayout(self)
@@ -127,6 +131,14 @@ class AuditPanel(QWidget):
         self.show_audit(None)
 
     # What the user chose ---------------------------------------------------------------
+    def set_card_writable(self, writable: bool) -> None:
+        """The built-in model's card is part of the installation: never offered for writing."""
+        self.card_writable = writable
+        pick = self.pick()
+        self.write_button.setEnabled(writable and pick is not None and pick.threshold is not None)
+        self.write_button.setToolTip(WRITE_CARD_TIP if writable else "The built-in model's card is read-only: "
+                                     "open a copy of the model to write its threshold")
+
     def consensus(self) -> Consensus:
         return Consensus(self.consensus_box.currentData())
 
@@ -164,7 +176,7 @@ class AuditPanel(QWidget):
         pick = self.pick()
         usable = pick is not None and pick.threshold is not None
         self.use_button.setEnabled(usable)
-        self.write_button.setEnabled(usable)
+        self.write_button.setEnabled(usable and self.card_writable)
         if pick is None:
             self.pick_text.setText("Needs model scores and labels of both classes.")
         elif pick.threshold is None:

@@ -3,7 +3,9 @@
 The window holds the state (project, detector, threshold, clip shown) and
 routes work: every database access, decode and prediction runs through
 ``Tasks`` on a worker thread, and results are applied here on the main
-thread — results for a clip or model no longer shown are dropped.
+thread — results for a project or model no longer shown are dropped by
+``Tasks`` (``current=`` kinds, bumped here when they change). Menus and
+shortcuts come from ``ui/actions.py``; errors go to a banner that stays.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -40,20 +42,23 @@ from voicestudio.dataset.importer import import_paths
 from voicestudio.dataset.labels import label_clip, undo_last
 from voicestudio.dataset.scoring import score_project
 from voicestudio.errors import ModelError
+from voicestudio.model.detector import DEFAULT_MODEL
 from voicestudio.progress import Progress
 from voicestudio.settings import Settings, default_annotator, save_settings
 from voicestudio.store.project import PROJECT_SUFFIX
 from voicestudio.ui.audit_panel import AuditPanel, scrolling
 from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
+from voicestudio.ui.actions import WindowState, build_actions, build_menus, update_enabled
 from voicestudio.ui.devices_panel import DevicesPanel
 from voicestudio.ui.export_dialog import ExportDialog
 from voicestudio.ui.job_bar import JobBar
 from voicestudio.ui.label_panel import LabelPanel, SessionProgress
 from voicestudio.ui.model_panel import ModelPanel
+from voicestudio.ui.notices import ErrorBanner
 from voicestudio.ui.playback import Player
 from voicestudio.ui.project_repair import ProjectRepair
-from voicestudio.ui.shortcuts import SHORTCUTS, ShortcutOverlay, key_sequences
+from voicestudio.ui.shortcuts import ShortcutOverlay
 from voicestudio.ui.tasks import MainThreadGC, Tasks
 
 log = logging.getLogger(__name__)
@@ -86,19 +91,17 @@ class MainWindow(QMainWindow):
         self.current_clip_id: int | None = None
         self.cache: OrderedDict[int, LoadedClip] = OrderedDict()
         self.loading: set[int] = set()
-        self.model_generation = 0  # bumped on model switch: older predictions are dropped
-        self.detail_generation = 0
         self.write_in_flight = False
         self.session_progress = SessionProgress()
         self._closing = False
         self.last_error: str | None = None
-        self.audit_generation = 0
 
         self.setWindowTitle("VoiceStudio")
         self.setAcceptDrops(True)
-        self.actions_by_name = self._make_actions()
+        self.actions_by_name = build_actions(self)
         self._build_widgets()
         self._build_menus()
+        self.update_commands()
         self._restore_geometry()
         self._queue_timer = QTimer(self, singleShot=True, interval=QUEUE_SETTLE_MS)
         self._queue_timer.timeout.connect(self._recompute_queue)
@@ -113,27 +116,14 @@ class MainWindow(QMainWindow):
         self.views.show_message("Opening the project…")
 
     # Building ------------------------------------------------------------------
-    def _make_actions(self) -> dict[str, QAction]:
-        actions = {}
-        for shortcut in SHORTCUTS:
-            action = QAction(shortcut.text, self)
-            action.setShortcuts(key_sequences(shortcut))
-            action.setAutoRepeat(False)  # holding H must not label a run of clips
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(getattr(self, shortcut.action))
-            self.addAction(action)
-            actions[shortcut.action] = action
-        actions["label_human"].setText("Human (H)")
-        actions["label_nonhuman"].setText("Non-human (N)")
-        actions["label_unsure"].setText("Unsure (U)")
-        actions["undo_label"].setText("Undo (Z)")
-        return actions
-
     def _build_widgets(self) -> None:
         self.views = ClipViews()
+        self.error_banner = ErrorBanner()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.error_banner)
         layout.addWidget(self.views)
         self.setCentralWidget(central)
         self.overlay = ShortcutOverlay(central)
@@ -194,7 +184,6 @@ class MainWindow(QMainWindow):
         if not self.player.available:
             self.playback_note.setText("no audio output")
             self.playback_note.setToolTip(self.player.unavailable_reason)
-            self.actions_by_name["toggle_play"].setEnabled(False)
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -205,63 +194,36 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._menu_action(file_menu, "&New project…", self.new_project, "Ctrl+Shift+N")
-        self._menu_action(file_menu, "&Open project…", self.choose_project, "Ctrl+O")
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        self._menu_action(file_menu, "&Import files…", self.choose_import_files, "Ctrl+I")
-        self._menu_action(file_menu, "Import a &folder…", self.choose_import_folder)
-        self._menu_action(file_menu, "Import &labels (CSV, Label Studio)…", self.choose_import_labels)
-        file_menu.addSeparator()
-        self._menu_action(file_menu, "&Export the labelled set…", self.choose_export, "Ctrl+E")
-        self._menu_action(file_menu, "Export la&bels (CSV, Label Studio)…", self.choose_export_labels)
-        file_menu.addSeparator()
-        self._menu_action(file_menu, "&Audio locations on this machine…", self.choose_path_map)
+        """The menus from the command table, plus what Qt makes: recent projects and the docks' toggles."""
         self.repair = ProjectRepair(self)
-        self._menu_action(file_menu, "C&heck the project…", self.repair.choose_check)
-        self._menu_action(file_menu, "Recover a dama&ged project…", self.repair.choose_recover)
-        file_menu.addSeparator()
-        self._menu_action(file_menu, "Open &model (.tflite)…", self.choose_model, "Ctrl+M")
-        self._menu_action(file_menu, "Use the &built-in model", lambda: self.switch_model(""))
-        self._menu_action(file_menu, "&Inspect a model…", self.model_dock.raise_, "Ctrl+Shift+M")
-        self._menu_action(file_menu, "Time models on &devices…", self.devices_dock.raise_, "Ctrl+Shift+D")
-        file_menu.addSeparator()
-        self._menu_action(file_menu, "&Quit", self.close, "Ctrl+Q")
-
-        label_menu = bar.addMenu("&Label")
-        for name in ("label_human", "label_nonhuman", "label_unsure", "undo_label", "edit_note",
-                     "next_clip", "previous_clip"):
-            label_menu.addAction(self.actions_by_name[name])
-        label_menu.addSeparator()
-        self.auto_advance = label_menu.addAction("Advance after labelling")
-        self.auto_advance.setCheckable(True)
+        menus = build_menus(self.menuBar(), self.actions_by_name)
+        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_actions = menus["File"].actions()
+        after_open = file_actions[file_actions.index(self.actions_by_name["open_project"]) + 1]
+        menus["File"].insertMenu(after_open, self.recent_menu)
+        self.auto_advance = self.actions_by_name["auto_advance"]
         self.auto_advance.setChecked(self.settings.auto_advance)
-        self.auto_advance.toggled.connect(self._set_auto_advance)
+        menus["View"].addSeparator()
+        for dock in (self.list_dock, self.label_dock, self.audit_dock, self.model_dock, self.devices_dock):
+            menus["View"].addAction(dock.toggleViewAction())
 
-        view_menu = bar.addMenu("&View")
-        for name in ("toggle_play", "toggle_region", "toggle_loop", "zoom_in", "zoom_out", "zoom_fit",
-                     "pan_left", "pan_right"):
-            view_menu.addAction(self.actions_by_name[name])
-        self.actions_by_name["toggle_loop"].setCheckable(True)
-        self._menu_action(view_menu, "&Refresh from the project", self.refresh, "F5")
-        view_menu.addSeparator()
-        view_menu.addAction(self.list_dock.toggleViewAction())
-        view_menu.addAction(self.label_dock.toggleViewAction())
-        view_menu.addAction(self.audit_dock.toggleViewAction())
-        view_menu.addAction(self.model_dock.toggleViewAction())
-        view_menu.addAction(self.devices_dock.toggleViewAction())
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.actions_by_name["show_shortcuts"])
+    def window_state(self) -> WindowState:
+        ws = self.ws
+        return WindowState(
+            has_project=ws is not None, has_clip=self.loaded is not None,
+            writable=ws is not None and not ws.project.read_only,
+            builtin_model=self._model_is_builtin(), audio_output=self.player.available)
 
-    def _menu_action(self, menu, text, slot, shortcut=None) -> QAction:
-        action = menu.addAction(text)
-        action.triggered.connect(slot)
-        if shortcut:
-            action.setShortcut(shortcut)
-        return action
+    def _model_is_builtin(self) -> bool:
+        detector = self.ws.model.detector if self.ws is not None else None
+        return detector is not None and Path(detector.path).resolve() == DEFAULT_MODEL.resolve()
+
+    def update_commands(self) -> None:
+        """The project, clip or model changed: enable what can be done now."""
+        state = self.window_state()
+        update_enabled(self.actions_by_name, state)
+        self.audit_panel.set_card_writable(not state.builtin_model)
 
     def _restore_geometry(self) -> None:
         state = QSettings()
@@ -277,11 +239,11 @@ class MainWindow(QMainWindow):
 
     # Messages --------------------------------------------------------------------
     def show_error(self, error) -> None:
-        """One line in the status bar (and the log): never a dialog storm."""
+        """An error that needs attention: the banner keeps it until dismissed (and the log has it)."""
         text = str(error) if str(error) else type(error).__name__
         self.last_error = text
         log.warning("%s", text, exc_info=error if isinstance(error, BaseException) else None)
-        self.statusBar().showMessage(f"⚠ {text}", 15000)
+        self.error_banner.add(text)
 
     def _save_settings(self) -> None:
         try:
@@ -314,6 +276,8 @@ class MainWindow(QMainWindow):
         old, self.ws = self.ws, ws
         if old is not None:
             old.project.close()
+        self.tasks.bump("project")  # every result for the old project is dropped when it arrives
+        self.write_in_flight = False  # a write to the old project still finishes, but answers no one here
         self.cache.clear()
         self.loaded = self.current_clip_id = None
         self.settings.remember_project(ws.target)
@@ -334,6 +298,7 @@ class MainWindow(QMainWindow):
         if np.isnan(ws.table.score).any():
             self.score_rest()  # the queues that use scores need every clip scored
         self.schedule_audit()
+        self.update_commands()
         self.project_opened.emit(ws.target)
         load_fast_fft()  # the window computes spectrograms: pay scipy.fft's import once, now
 
@@ -367,7 +332,8 @@ class MainWindow(QMainWindow):
 
     def _apply_model(self, model: workspace.ModelChoice) -> None:
         self.ws.model = model
-        self.model_generation += 1
+        self.tasks.bump("model")
+        self.loading.clear()  # requests for the old model are dropped: a clip may be requested again
         detector = model.detector
         self.model_label.setText(detector.card.name if detector is not None else "none")
         self.model_label.setToolTip(str(detector.path) if detector is not None else "")
@@ -382,6 +348,7 @@ class MainWindow(QMainWindow):
             self.model_panel.inspect_current()
         else:
             self.model_panel.inspection = None  # read again when the panel is shown
+        self.update_commands()
 
     def _model_path(self) -> str | None:
         detector = self.ws.model.detector if self.ws else None
@@ -390,6 +357,9 @@ class MainWindow(QMainWindow):
     def _model_visibility(self, visible: bool) -> None:
         if visible and self.model_panel.inspection is None:
             self.model_panel.inspect_current()
+
+    def use_builtin_model(self) -> None:
+        self.switch_model("")
 
     def choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()),
@@ -401,8 +371,7 @@ class MainWindow(QMainWindow):
         """Load another model; the visible clip is re-scored at once, the rest in the background."""
         if self.ws is None:
             return
-        project = self.ws.project
-        self.tasks.submit(workspace.load_model, project, path, fallback=False,
+        self.tasks.submit(workspace.load_model, self.ws.project, path, fallback=False, current=("project",),
                           on_done=lambda m: self._model_loaded(path, m))
 
     def _model_loaded(self, path: str, model: workspace.ModelChoice) -> None:
@@ -425,16 +394,12 @@ class MainWindow(QMainWindow):
         ws = self.ws
         if ws is None or ws.model.detector is None:
             return
-        generation = self.model_generation
-
         def scoring(progress, cancel):
             report = score_project(ws.project, ws.model.detector, progress=progress, cancel=cancel, workers=1)
             return report, workspace.model_scores(ws.project, ws.model.model_id)
 
         def scored(result):
             report, scores = result
-            if self.ws is not ws or generation != self.model_generation:
-                return
             ws.table.set_scores(scores)
             self.clip_list.model.refresh_scores()
             self.schedule_audit()
@@ -445,7 +410,8 @@ class MainWindow(QMainWindow):
             if report.scored or report.failures:
                 self.statusBar().showMessage(f"Scored {report.scored} clips{failed}", 10000)
 
-        self.tasks.start_job(f"Scoring with {ws.model.detector.card.name}", scoring, on_done=scored)
+        self.tasks.start_job(f"Scoring with {ws.model.detector.card.name}", scoring, on_done=scored,
+                             current=("project", "model"))
 
     def set_threshold(self, value: float) -> None:
         self.threshold = float(value)
@@ -492,18 +458,17 @@ class MainWindow(QMainWindow):
         ws = self.ws
         if ws is None:
             return
-        self.audit_generation += 1
-        generation = self.audit_generation
+        self.tasks.bump("audit")  # a newer request drops older results
         detector = ws.model.detector
 
         def done(audit):
-            if generation == self.audit_generation and self.ws is ws:
-                self.audit_panel.show_audit(audit)
-                self.audit_shown.emit(audit)
+            self.audit_panel.show_audit(audit)
+            self.audit_shown.emit(audit)
 
         self.tasks.submit(audit_table, ws.table.snapshot(), threshold=self.threshold,
                           consensus=self.audit_panel.consensus(), goals=(self.audit_panel.goal(),),
-                          model_name=detector.card.name if detector is not None else None, on_done=done)
+                          model_name=detector.card.name if detector is not None else None, on_done=done,
+                          current=("project", "audit"))
 
     def show_cell(self, cell: str) -> None:
         """A confusion-matrix cell was clicked: list its clips."""
@@ -524,7 +489,7 @@ class MainWindow(QMainWindow):
             self.switch_model(path)  # reload: the card's threshold becomes the window's
 
         self.tasks.submit(write_threshold, ws.model.detector, pick, consensus=self.audit_panel.consensus(),
-                          source=ws.project.label, on_done=written)
+                          source=ws.project.label, on_done=written, current=("project",))
 
     # Showing a clip --------------------------------------------------------------------
     def _select_first(self) -> None:
@@ -533,6 +498,7 @@ class MainWindow(QMainWindow):
             self.clip_list.select_row(0)
         elif self.ws is not None and len(self.ws.table):
             self.current_clip_id = self.loaded = None
+            self.update_commands()
             self.views.show_message(f"No clips in the queue “{self.clip_list.queue.currentText()}”.\n"
                                     "Choose another queue above the clip list.")
 
@@ -552,13 +518,11 @@ class MainWindow(QMainWindow):
         if clip_id in self.loading:
             return
         self.loading.add(clip_id)
-        ws, generation = self.ws, self.model_generation
+        ws = self.ws
         model = ws.model
 
         def done(loaded: LoadedClip):
             self.loading.discard(clip_id)
-            if self.ws is not ws or generation != self.model_generation:
-                return  # another project or model since: drop it
             self.cache[clip_id] = loaded
             while len(self.cache) > CACHE_SIZE:
                 self.cache.popitem(last=False)
@@ -574,7 +538,7 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
 
         self.tasks.submit(load_clip, ws.project, clip_id, self.spec, detector=model.detector,
-                          model_id=model.model_id, on_done=done, on_error=failed)
+                          model_id=model.model_id, on_done=done, on_error=failed, current=("project", "model"))
 
     def _prefetch(self) -> None:
         """Open the clip that comes next in the queue before it is asked for."""
@@ -586,6 +550,7 @@ class MainWindow(QMainWindow):
 
     def _apply(self, loaded: LoadedClip) -> None:
         self.loaded = loaded
+        self.update_commands()
         self.label_panel.show_clip(loaded, self.settings.annotator)
         self.label_panel.show_verdict(loaded.prediction, self.threshold, loaded.prediction_error)
         if loaded.error is not None:
@@ -607,7 +572,7 @@ class MainWindow(QMainWindow):
 
     def _prepare_long_clip(self, loaded: LoadedClip) -> None:
         """A long recording: its envelope and (if missing) its prediction, in the background."""
-        clip, ws, generation = loaded.clip, self.ws, self.model_generation
+        clip, ws = loaded.clip, self.ws
         model = ws.model
 
         def work(progress, cancel):
@@ -624,8 +589,6 @@ class MainWindow(QMainWindow):
 
         def done(result):
             envelope, prediction, failure = result
-            if self.ws is not ws or generation != self.model_generation:
-                return
             updated = replace(loaded, opened=replace(loaded.opened, envelope=envelope), prediction=prediction,
                               prediction_error=failure)
             self.cache[clip.id] = updated
@@ -637,7 +600,7 @@ class MainWindow(QMainWindow):
             if prediction is not None:
                 self._set_score(clip.id, prediction.clip_score)
 
-        self.tasks.start_job(LONG_CLIP_JOB, work, on_done=done)
+        self.tasks.start_job(LONG_CLIP_JOB, work, on_done=done, current=("project", "model"))
 
     def _set_score(self, clip_id: int, score: float) -> None:
         """A clip was just scored: show it in its row."""
@@ -661,15 +624,16 @@ class MainWindow(QMainWindow):
                 detail.end_s - detail.start_s <= 4 * width:
             return
         start, end = max(0.0, low - width / 2), min(loaded.opened.duration_s, high + width / 2)
-        self.detail_generation += 1
-        generation, clip = self.detail_generation, loaded.clip
+        self.tasks.bump("detail")  # a newer range drops older results
+        clip = loaded.clip
 
         def done(detail):
-            if generation == self.detail_generation and self.current_clip_id == clip.id:
+            if self.current_clip_id == clip.id:
                 self.views.set_detail(detail)
                 self.player.set_audio(detail.samples, detail.sample_rate, detail.start_s)
 
-        self.tasks.submit(load_detail, clip.path, clip.start_s, start, end, self.spec, on_done=done)
+        self.tasks.submit(load_detail, clip.path, clip.start_s, start, end, self.spec, on_done=done,
+                          current=("project", "detail"))
 
     # Labelling --------------------------------------------------------------------
     def label_human(self) -> None:
@@ -710,14 +674,14 @@ class MainWindow(QMainWindow):
         note = self.label_panel.take_note()
         self.tasks.submit(label_clip, self.ws.project, clip_id, value, annotator=annotator, note=note,
                           lane="write", on_done=lambda event: self._labelled(event, advance=True),
-                          on_error=self._write_failed)
+                          on_error=self._write_failed, current=("project",))
 
     def undo_label(self) -> None:
         if self.write_in_flight or self.ws is None or not self.settings.annotator:
             return
         self.write_in_flight = True
         self.tasks.submit(undo_last, self.ws.project, annotator=self.settings.annotator, lane="write",
-                          on_done=self._undone, on_error=self._write_failed)
+                          on_done=self._undone, on_error=self._write_failed, current=("project",))
 
     def _write_failed(self, exc) -> None:
         self.write_in_flight = False
@@ -764,7 +728,7 @@ class MainWindow(QMainWindow):
                 self.loaded = replace(self.loaded, history=history)
                 self.label_panel.show_clip(self.loaded, self.settings.annotator)
 
-        self.tasks.submit(read, on_done=done)
+        self.tasks.submit(read, on_done=done, current=("project",))
 
     def _show_session(self) -> None:
         self.label_panel.show_session(self.session_progress, self.clip_list.model.remaining())
@@ -787,8 +751,8 @@ class MainWindow(QMainWindow):
         if row > 0:
             self.clip_list.select_row(row - 1)
 
-    def _set_auto_advance(self, on: bool) -> None:
-        self.settings.auto_advance = bool(on)
+    def toggle_auto_advance(self) -> None:
+        self.settings.auto_advance = self.auto_advance.isChecked()
 
     # Playback and view ----------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -858,8 +822,6 @@ class MainWindow(QMainWindow):
 
         def imported(result):
             report, table = result
-            if self.ws is not ws:
-                return
             self._replace_table(table)
             failed = f", {len(report.failures)} failed (see the log)" if report.failures else ""
             for problem in report.failures:
@@ -868,7 +830,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Imported {report.clips_added} new clips{failed}{cancelled}", 15000)
             self.score_rest()
 
-        self.tasks.start_job("Importing", importing, on_done=imported)
+        self.tasks.start_job("Importing", importing, on_done=imported, current=("project",))
 
     def choose_import_labels(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import labels", str(Path.home()),
@@ -890,15 +852,14 @@ class MainWindow(QMainWindow):
 
         def imported(result):
             report, table = result
-            if self.ws is not ws:
-                return
             self._replace_table(table)
             for problem in report.failures:
                 log.warning("label import: %s: %s", path, problem)
             failed = f", {len(report.failures)} rows failed (see the log)" if report.failures else ""
             self.statusBar().showMessage(f"Imported {report.labelled} labels ({report.unchanged} unchanged){failed}", 15000)
 
-        self.tasks.start_job(f"Importing labels from {Path(path).name}", importing, on_done=imported)
+        self.tasks.start_job(f"Importing labels from {Path(path).name}", importing, on_done=imported,
+                             current=("project",))
 
     # Other programs' labels -------------------------------------------------------
     def refresh(self) -> None:
@@ -912,24 +873,20 @@ class MainWindow(QMainWindow):
                 ws.project, self.settings.annotator, ws.model.model_id)
 
         def done(result):
-            if ws is self.ws:
-                self._seen_max, table = result
-                self._seen_events.clear()
-                self._replace_table(table)
-                self.statusBar().showMessage("Refreshed from the project", 5000)
+            self._seen_max, table = result
+            self._seen_events.clear()
+            self._replace_table(table)
+            self.statusBar().showMessage("Refreshed from the project", 5000)
 
-        self.tasks.submit(read, on_done=done)
+        self.tasks.submit(read, on_done=done, current=("project",))
 
     def _watch_changes(self) -> None:
-        ws = self.ws
-
         def started(last_id: int) -> None:
-            if ws is self.ws:
-                self._seen_max = last_id
-                self._seen_events.clear()
-                self._change_timer.start()
+            self._seen_max = last_id
+            self._seen_events.clear()
+            self._change_timer.start()
 
-        self.tasks.submit(workspace.last_event_id, ws.project, on_done=started)
+        self.tasks.submit(workspace.last_event_id, self.ws.project, on_done=started, current=("project",))
 
     def _poll_changes(self) -> None:
         ws = self.ws
@@ -1008,6 +965,7 @@ class MainWindow(QMainWindow):
             self._select_first()
         self._show_session()
         self.schedule_audit()
+        self.update_commands()
 
     def choose_export_labels(self) -> None:
         if self.ws is None:

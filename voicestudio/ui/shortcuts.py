@@ -1,50 +1,20 @@
-"""Keyboard shortcuts as data, and the ``?`` overlay that lists them.
-
-The main window turns each entry into a QAction (auto-repeat off) bound to
-its method of the same name, so the overlay, the menus and the bindings can
-never disagree.
-"""
+"""The ``?`` overlay: every command that has keys, read from the command table."""
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-
-@dataclass(frozen=True)
-class Shortcut:
-    action: str  # the MainWindow method it calls
-    keys: tuple[str, ...]  # QKeySequence strings, the first is shown in menus
-    text: str
-    group: str
+from voicestudio.ui.actions import COMMANDS, Command
 
 
-SHORTCUTS = (
-    Shortcut("label_human", ("H",), "Label human", "Label"),
-    Shortcut("label_nonhuman", ("N",), "Label non-human", "Label"),
-    Shortcut("label_unsure", ("U",), "Label unsure", "Label"),
-    Shortcut("undo_label", ("Z", "Ctrl+Z"), "Undo your last label (a new event)", "Label"),
-    Shortcut("edit_note", ("E",), "Write a note for the next label", "Label"),
-    Shortcut("next_clip", ("Right",), "Next clip in the queue", "Move"),
-    Shortcut("previous_clip", ("Left",), "Previous clip", "Move"),
-    Shortcut("toggle_play", ("Space",), "Play / pause", "Listen"),
-    Shortcut("toggle_region", ("R",), "Select a region (drag its edges)", "Listen"),
-    Shortcut("toggle_loop", ("L",), "Loop the region while playing", "Listen"),
-    Shortcut("zoom_in", ("+", "="), "Zoom in", "View"),
-    Shortcut("zoom_out", ("-",), "Zoom out", "View"),
-    Shortcut("zoom_fit", ("0",), "Show the whole clip", "View"),
-    Shortcut("pan_left", ("Shift+Left",), "Pan left", "View"),
-    Shortcut("pan_right", ("Shift+Right",), "Pan right", "View"),
-    Shortcut("show_shortcuts", ("?", "F1"), "Show or hide this list", "Help"),
-)
-
-
-def key_sequences(shortcut: Shortcut) -> list[QKeySequence]:
-    return [QKeySequence(k) for k in shortcut.keys]
+def with_keys(commands=COMMANDS) -> list[Command]:
+    """The commands the overlay lists, grouped by menu (keyboard-only ones last)."""
+    keyed = [c for c in commands if c.keys]
+    return sorted(keyed, key=lambda c: c.menu is None)  # sorted() is stable: table order within a menu
 
 
 class ShortcutOverlay(QFrame):
@@ -66,13 +36,13 @@ class ShortcutOverlay(QFrame):
     @staticmethod
     def _table() -> str:
         rows, group = [], None
-        for s in SHORTCUTS:
-            if s.group != group:
-                group = s.group
-                rows.append(f"<tr><td colspan=2><b>{html.escape(group)}</b></td></tr>")
-            keys = " / ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in s.keys)
+        for command in with_keys():
+            if command.menu != group:
+                group = command.menu
+                rows.append(f"<tr><td colspan=2><b>{html.escape(group or 'Keyboard')}</b></td></tr>")
+            keys = " / ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in command.keys)
             rows.append(f"<tr><td style='padding-right:18px'><tt>{html.escape(keys)}</tt></td>"
-                        f"<td>{html.escape(s.text)}</td></tr>")
+                        f"<td>{html.escape(command.plain_text)}</td></tr>")
         return "<table cellspacing=3>" + "".join(rows) + "</table>"
 
     def toggle(self) -> None:

@@ -8,9 +8,11 @@ work from queueing behind each other:
 - ``write``: label writes, one at a time, in the order they were made;
 - ``background``: long jobs with progress and cancel (import, scoring a project).
 
-Callers drop stale results themselves (compare a generation number or the
-clip id the result was for); ``Tasks`` only guarantees that callbacks run on
-the main thread and never after ``shutdown``.
+Stale results are dropped by key: the window ``bump``s a kind ("project",
+"model", …) when what it shows changes, a submit names the kinds its result
+depends on (``current=("project",)``), and an ``on_done`` whose kinds moved on
+meanwhile is not called (errors still are: a failure is never silently lost).
+Callbacks run on the main thread and never after ``shutdown``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -55,20 +57,45 @@ class Tasks(QObject):
         self._default_error = on_error
         self._closed = False
         self.jobs: list[Job] = []
+        self._generations: dict[str, int] = {}
         self.finished.connect(self._deliver)
 
-    def submit(self, fn, *args, lane: str = "view", on_done=None, on_error=None, **kwargs) -> Future | None:
+    # Stale-result keys -------------------------------------------------------------
+    def bump(self, kind: str) -> None:
+        """What ``kind`` results are for has changed: results submitted before are stale."""
+        self._generations[kind] = self._generations.get(kind, 0) + 1
+
+    def key(self, kinds: Iterable[str]) -> tuple[tuple[str, int], ...]:
+        """The current generation of each kind: a result is current while its key is."""
+        return tuple((kind, self._generations.get(kind, 0)) for kind in kinds)
+
+    def is_current(self, key: tuple[tuple[str, int], ...]) -> bool:
+        return all(self._generations.get(kind, 0) == generation for kind, generation in key)
+
+    def submit(self, fn, *args, lane: str = "view", on_done=None, on_error=None,
+               current: Iterable[str] = (), **kwargs) -> Future | None:
         """Run ``fn(*args, **kwargs)`` on a lane; ``on_done(result)`` or ``on_error(exc)`` on the main thread.
 
+        ``on_done`` is dropped when a kind in ``current`` was bumped meanwhile.
         After ``shutdown`` nothing runs (a timer may still fire while the window closes): returns None.
         """
         if self._closed:
             return None
+        if current:
+            on_done = self._unless_stale(self.key(current), on_done)
         future = self._pools[lane].submit(fn, *args, **kwargs)
         future.add_done_callback(lambda f: self._emit(f, on_done, on_error))
         return future
 
-    def start_job(self, title: str, fn, *, on_done=None, on_error=None) -> Job:
+    def _unless_stale(self, key, on_done):
+        def deliver(result):
+            if not self.is_current(key):
+                log.debug("dropped a stale result (%s)", key)
+            elif on_done is not None:
+                on_done(result)
+        return deliver
+
+    def start_job(self, title: str, fn, *, on_done=None, on_error=None, current: Iterable[str] = ()) -> Job:
         """Run ``fn(progress, cancel)`` on the background lane, reporting progress to the status bar."""
         job = Job(title)
         self.jobs.append(job)
@@ -82,8 +109,11 @@ class Tasks(QObject):
                 if not self._closed:
                     self.job_progress.emit(job)
 
+        if current:
+            on_done = self._unless_stale(self.key(current), on_done)
+
         def done(result):
-            self._end(job)
+            self._end(job)  # a stale job still ends
             if on_done is not None:
                 on_done(result)
 
