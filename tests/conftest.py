@@ -1,9 +1,13 @@
 """Shared test set-up: every test gets its own data, config and cache dirs.
 
-The device fixtures (a real SSH server, an aarch64 Python under qemu-user) are
-started for real, never skipped: when a tool is missing and the tests run as root
-(as in CI), it is installed with apt-get; otherwise the fixture fails and says
-what to install. See ``tests/devicehost.py``.
+The device fixtures (a real SSH server, an aarch64 Python under qemu-user) and the
+PostgreSQL server are started for real. A missing program skips the tests that need
+it locally and fails them in CI (``tests/components.py``); see ``tests/devicehost.py``
+and ``tests/pghost.py``.
+
+Markers (``device``, ``postgres``, ``tf``, ``slow``; meanings in pyproject.toml) are
+applied here, by the fixtures a test uses and by the lists below, so
+``pytest -m "not slow"`` and friends need no decorators in the test files.
 """
 
 import os
@@ -12,6 +16,93 @@ from pathlib import Path
 import pytest
 
 import devicehost
+from components import require
+
+pytest_plugins = ["pytester"]  # tests/test_components.py runs pytest on small test files
+
+# A test using one of these fixtures (directly or through another fixture) gets the marker.
+MARKER_FIXTURES = {
+    "device": {"sshd", "arm_python", "adb"},  # adb: tests/device/test_transport.py's stand-in
+    "postgres": {"pg_server"},  # the sqlite/postgresql parametrised fixtures mark their parameter
+    "tf": {"tiny_model", "models", "fragile", "conv_model", "sources"},  # built or converted by TensorFlow
+}
+
+# Tests that need a marker no fixture gives them, as "path::function" (every parameter).
+# slow: over ~5 s in a full run (every run's --durations=25 shows new candidates).
+MARKED_TESTS = {
+    "slow": (
+        "tests/test_hostile_inputs.py::test_fifty_thousand_small_files",
+        "tests/test_soak.py::test_short_soak_loses_nothing_and_mislabels_nothing",
+        "tests/test_crash_safety.py::test_window_labels_survive_sigkill",
+        "tests/test_crash_safety.py::test_cli_labels_survive_sigkill",
+        "tests/test_long_clip_scoring.py::test_a_two_hour_clip_scores_in_bounded_memory",
+        "tests/test_destructive_outputs.py::test_labels_export_refuses_the_project_and_its_side_files",
+        "tests/test_cli_output.py::test_a_closed_pipe_ends_quietly",
+        "tests/test_cli_output.py::test_hostile_names_never_drive_the_terminal",
+        "tests/test_import_integrity.py::test_importing_the_folder_that_holds_the_project_while_someone_labels",
+        "tests/test_project_access.py::test_a_read_only_project_can_be_read_and_refuses_writes_in_one_line",
+        "tests/test_label_rows.py::test_a_bad_annotator_option_is_a_usage_error_and_stores_nothing",
+        "tests/test_clip_failures.py::test_convert_compares_the_files_the_converted_model_takes",
+        "tests/ui/test_devices_window.py::test_devices_panel_adds_trusts_checks_benches_and_charts",
+        "tests/device/test_ssh_device.py::test_bench_times_arm_code_and_keeps_every_run",
+        "tests/device/test_ssh_device.py::test_benchmark_model_is_preferred_and_its_output_parsed",
+        "tests/device/test_ssh_device.py::test_a_cancelled_bench_stops_the_device_and_keeps_the_run",
+        "tests/device/test_ssh_device.py::test_a_run_that_times_out_is_stored_with_its_partial_output",
+        "tests/device/test_ssh_device.py::test_remove_takes_the_runs_with_it",
+        "tests/device/test_ssh_device.py::test_check_reports_the_arm_python_and_its_runtime",
+        "tests/device/test_hostile_devices.py::test_a_device_that_prints_without_end_is_stopped_at_the_cap",
+        "tests/device/test_hostile_devices.py::test_the_python_command_is_arguments_quoted_and_shown",
+        "tests/device/test_transport.py::test_check_and_bench_through_adb",
+        # over ~7 s in a fast-lane run on the shared 2-core machine (under load)
+        "tests/test_concurrent_annotators.py::test_annotators_at_once_lose_nothing_and_agree_as_labelled",
+        "tests/test_clip_failures.py::test_export_with_features_after_the_model_failed_on_some_clips",
+        "tests/test_clip_failures.py::test_score_stores_the_others_and_reports_the_failing_clips",
+        "tests/test_hostile_inputs.py::test_a_three_hour_file_is_predicted_in_bounded_memory",
+        "tests/test_import_integrity.py::test_a_re_recorded_file_keeps_its_label_with_the_old_recording",
+        "tests/test_import_integrity.py::test_new_content_that_duplicates_another_file_never_takes_the_old_label",
+        "tests/test_repair.py::test_db_recover_copies_every_readable_row_and_reports_the_rest",
+        "tests/test_repair.py::test_a_damaged_project_refuses_writes_and_db_check_says_what_is_lost",
+        "tests/test_destructive_outputs.py::test_a_killed_export_is_cleaned_up_by_the_next",
+        "tests/test_destructive_outputs.py::test_a_running_export_keeps_its_folder",
+        "tests/test_destructive_outputs.py::test_force_replaces_only_what_the_earlier_export_wrote",
+        "tests/test_destructive_outputs.py::test_labels_export_replaces_a_file_only_with_force_and_atomically",
+        "tests/test_destructive_outputs.py::test_force_accepts_every_file_an_export_writes",
+        "tests/test_destructive_outputs.py::test_export_into_a_link_writes_the_target_and_keeps_the_link",
+        "tests/store/test_backup.py::test_backup_while_annotators_label_has_every_committed_event",
+        "tests/device/test_ssh_device.py::test_a_truncated_benchmark_model_output_is_an_error_run",
+        "tests/device/test_hostile_devices.py::test_a_workdir_under_tilde_is_the_login_home",
+    ),
+    "tf": (
+        "tests/model/test_train.py::test_train_cli_writes_models_that_predict",
+        "tests/test_clip_failures.py::test_convert_compares_the_files_the_converted_model_takes",
+    ),
+}
+
+
+def _test_name(config, item) -> str:
+    return f"{item.path.relative_to(config.rootpath).as_posix()}::{item.originalname}"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config, items):
+    named = {}
+    for marker, tests in MARKED_TESTS.items():
+        for test in tests:
+            named.setdefault(test, []).append(marker)
+    modules = {}
+    for item in items:
+        for marker, fixtures in MARKER_FIXTURES.items():
+            if fixtures.intersection(item.fixturenames):
+                item.add_marker(marker)
+        for marker in named.get(_test_name(config, item), ()):
+            item.add_marker(marker)
+        if isinstance(item, pytest.Function):
+            modules[item.path.relative_to(config.rootpath).as_posix()] = item.module
+    # A renamed test would silently lose its marker: refuse names its module no longer has.
+    for test in named:
+        path, function = test.split("::")
+        if path in modules and not hasattr(modules[path], function):
+            raise pytest.UsageError(f"tests/conftest.py MARKED_TESTS names {test}, which does not exist")
 
 
 @pytest.fixture(autouse=True)
@@ -41,19 +132,6 @@ def tiny_model(model_dir):
     return tinymodels.build_mean_model(model_dir)
 
 
-def _require(find, apt_package: str, what: str) -> None:
-    if find() is not None:
-        return
-    if not devicehost.is_root():
-        pytest.fail(f"{what} is missing: sudo apt-get install {apt_package}", pytrace=False)
-    try:
-        devicehost.apt_install(apt_package)
-    except RuntimeError as exc:
-        pytest.fail(f"{what} is missing and installing {apt_package} failed: {exc}", pytrace=False)
-    if find() is None:
-        pytest.fail(f"{what} still missing after apt-get install {apt_package}", pytrace=False)
-
-
 def device_cache_dir() -> Path:
     """``$VOICESTUDIO_TEST_CACHE``, else ``~/.cache/voicestudio-tests``.
 
@@ -67,7 +145,7 @@ def device_cache_dir() -> Path:
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory):
     """An OpenSSH server on 127.0.0.1 accepting ``sshd.key_path`` for ``sshd.user``."""
-    _require(devicehost.find_sshd, devicehost.SSHD_APT_PACKAGE, "sshd")
+    require("sshd", devicehost.find_sshd() is not None, f"apt-get install {devicehost.SSHD_APT_PACKAGE}")
     try:
         server = devicehost.start_sshd(tmp_path_factory.mktemp("sshd"))
     except RuntimeError as exc:
@@ -81,7 +159,7 @@ def sshd(tmp_path_factory):
 @pytest.fixture(scope="session")
 def arm_python():
     """An aarch64 Python 3.11 with numpy 1.26 and tflite-runtime 2.14, run by qemu-user."""
-    _require(devicehost.find_qemu, devicehost.QEMU_APT_PACKAGE, "qemu-aarch64-static")
+    require("qemu-aarch64-static", devicehost.find_qemu() is not None, f"apt-get install {devicehost.QEMU_APT_PACKAGE}")
     try:
         return devicehost.arm_python(device_cache_dir())
     except RuntimeError as exc:
@@ -93,7 +171,7 @@ def pg_server():
     """A real PostgreSQL server on 127.0.0.1 (Debian's), a throwaway cluster for this session."""
     import pghost
 
-    _require(pghost.find_bin_dir, pghost.APT_PACKAGE, "PostgreSQL")
+    require("PostgreSQL's server", pghost.find_bin_dir() is not None, f"apt-get install {pghost.APT_PACKAGE}")
     try:
         server = pghost.start_postgres()
     except RuntimeError as exc:

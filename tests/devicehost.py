@@ -16,6 +16,8 @@ Two parts, usable on their own:
 Host requirements (Debian 12): ``openssh-server``, ``qemu-user-static``, and
 the arm64 architecture known to apt (``dpkg --add-architecture arm64 &&
 apt-get update``). Running as root, :func:`arm_python` configures arm64 itself.
+Without sshd or qemu the tests that need them skip locally and fail in CI
+(``tests/components.py``).
 
 CI can build the ARM root ahead of the tests::
 
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # --------------------------------------------------------------------------- #
-# apt helpers
+# Finding the host's programs (tests/conftest.py skips or fails without them)
 # --------------------------------------------------------------------------- #
 
 SSHD_APT_PACKAGE = "openssh-server"
@@ -50,19 +52,6 @@ QEMU_APT_PACKAGE = "qemu-user-static"
 
 def is_root() -> bool:
     return os.geteuid() == 0
-
-
-def apt_install(*packages: str) -> None:
-    """``apt-get update && apt-get install -y PACKAGES`` (root only)."""
-    if not is_root():
-        raise RuntimeError(f"installing {' '.join(packages)} needs root: "
-                           f"sudo apt-get update && sudo apt-get install -y {' '.join(packages)}")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-q"],
-                ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"{shlex.join(cmd)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
 def find_sshd() -> str | None:

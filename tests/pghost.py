@@ -3,6 +3,8 @@
 ``start_postgres()`` runs ``initdb`` and ``pg_ctl start`` (as the ``postgres`` user when
 the tests run as root, which PostgreSQL refuses to run as) with trust authentication on
 127.0.0.1 and a free port; ``PgServer.new_database()`` gives the URL of a fresh database.
+Without the server's programs (:func:`find_bin_dir`) the ``pg_server`` fixture skips its tests
+locally and fails them in CI (``tests/components.py``).
 """
 
 from __future__ import annotations

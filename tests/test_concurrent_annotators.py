@@ -52,7 +52,7 @@ def finish(workers: list[subprocess.Popen]) -> dict[str, list[tuple[int, str]]]:
     return acked
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def target(request, tmp_path) -> str:
     if request.param == "postgresql":
         return request.getfixturevalue("pg_server").new_database()

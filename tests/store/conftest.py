@@ -7,7 +7,7 @@ from voicestudio.store import clips
 from voicestudio.store.project import open_project
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def project(request, tmp_path):
     """The project, on each backend."""
     if request.param == "postgresql":

@@ -100,8 +100,13 @@ class ExportOptions:
         if self.rate is not None and not 1000 <= self.rate <= MAX_EXPORT_RATE:
             raise ValueError(f"rate must be within 1000..{MAX_EXPORT_RATE} Hz, not {self.rate}")
 
-    def command(self, db: str) -> str:
-        """The CLI command that makes this export (``OUT`` stands for the target folder)."""
+    def command(self, db: str, *, how: bool = True) -> str:
+        """The CLI command that makes this export (``OUT`` stands for the target folder).
+
+        ``how=False`` leaves out ``--force`` and ``--workers``: they change how the
+        export is written, not what it holds, so the dataset card does not name them
+        (two exports of the same data are byte-identical however they were written).
+        """
         args = ["voicestudio", "--db", db, "export", "OUT", "--format", self.layout,
                 "--consensus", self.consensus.rule]
         if self.consensus.annotator:
@@ -116,9 +121,9 @@ class ExportOptions:
             args += ["--audio-format", self.audio_format]
         if self.features:
             args += ["--features", self.features]
-        if self.force:
+        if how and self.force:
             args.append("--force")
-        if self.workers is not None:
+        if how and self.workers is not None:
             args += ["--workers", str(self.workers)]
         return shlex.join(args)
 
@@ -503,7 +508,7 @@ def dataset_card(result: ExportResult, options: ExportOptions, plan: ExportPlan,
         f"Exported by VoiceStudio {__version__} from the project `{project_label}` with:",
         "",
         "```sh",
-        options.command(project_label),
+        options.command(project_label, how=False),
         "```",
         "",
         "(`OUT` is this folder.)",
