@@ -1,4 +1,4 @@
-"""Folders filled beside their destination and moved into place whole, named after the process that fills them.
+"""Folders (and files) filled beside their destination and moved into place whole, named after the process that fills them.
 
 ``export`` writes ``OUT`` as ``.OUT.partial-<owner>-<random>`` beside it and
 renames it to ``OUT`` when complete; an ``OUT`` it replaces is first set aside
@@ -11,6 +11,9 @@ hex digits of the machine id and boot id (``/etc/machine-id``,
 owners that are gone: a process of this boot that no longer runs, or any
 process of an earlier boot of this machine. Folders of another machine (a
 shared network folder) are left alone, as are names without an owner.
+
+``db backup`` names its partial file the same way (``make_partial_file``), so a
+killed backup's file (and the SQLite side files beside it) is removed too.
 
 Folders are made with ``os.mkdir(0o777)``, so they get the user's umask
 (``mkdtemp`` would make them 0700); a folder replacing an existing one keeps
@@ -106,11 +109,12 @@ class StaleFolder:
     path: Path
     pid: int
     restored: Path | None = None  # a folder set aside and put back (its replacement never arrived)
+    what: str = "export"
 
     def describe(self) -> str:
         if self.restored is not None:
-            return f"put back {self.restored} from {self.path.name}, left by process {self.pid} that stopped mid-export"
-        return f"removed {self.path}, left by process {self.pid} that stopped mid-export"
+            return f"put back {self.restored} from {self.path.name}, left by process {self.pid} that stopped mid-{self.what}"
+        return f"removed {self.path}, left by process {self.pid} that stopped mid-{self.what}"
 
 
 def _make_folder(parent: Path, name: str, kind: str) -> Path:
@@ -127,6 +131,18 @@ def _make_folder(parent: Path, name: str, kind: str) -> Path:
 def make_staging(out: Path) -> Path:
     """An empty folder beside ``out`` to fill before ``move_into_place``."""
     return _make_folder(out.parent, out.name, "partial")
+
+
+def make_partial_file(out: Path, mode: int = 0o600) -> Path:
+    """An empty file beside ``out`` to fill and rename to ``out``, named after this process."""
+    tag = Owner.current().tag()
+    while True:
+        path = out.parent / f".{out.name}.partial-{tag}-{secrets.token_hex(2)}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+            return path
+        except FileExistsError:
+            continue
 
 
 def move_into_place(staging: Path, out: Path) -> None:
@@ -157,7 +173,8 @@ def remove_stale(parent: Path) -> list[StaleFolder]:
     for entry in entries:
         match = _NAME.match(entry.name)
         try:
-            if match is None or not entry.is_dir(follow_symlinks=False):
+            is_folder = entry.is_dir(follow_symlinks=False)
+            if match is None or not (is_folder or (match["kind"] == "partial" and entry.is_file(follow_symlinks=False))):
                 continue
             if hasattr(os, "geteuid") and entry.stat(follow_symlinks=False).st_uid != os.geteuid():
                 continue  # another user's: not ours to judge
@@ -176,8 +193,15 @@ def remove_stale(parent: Path) -> list[StaleFolder]:
                 restored = destination
             except OSError:
                 pass
-        shutil.rmtree(folder, ignore_errors=True)
+        if is_folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:  # a backup's partial file, with whatever SQLite left beside it
+            for path in (folder, *(Path(f"{folder}{side}") for side in ("-journal", "-wal", "-shm"))):
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
         if restored is not None or not os.path.lexists(folder):
-            handled.append(StaleFolder(folder, owner.pid, restored))
+            handled.append(StaleFolder(folder, owner.pid, restored, "export" if is_folder else "backup"))
             log.info("%s", handled[-1].describe())
     return handled

@@ -324,3 +324,36 @@ def test_db_backup_command(tmp_path, capsys):
     assert main(["--db", str(source), "db", "backup", str(out)]) == 1
     assert "replace it with --force" in capsys.readouterr().err
     assert main(["--db", str(source), "db", "backup", str(out), "--force"]) == 0
+
+
+def _killed_mid_backup(out: str) -> None:
+    """A backup process that dies with SIGKILL after starting its partial file (and SQLite its journal)."""
+    import signal
+
+    from voicestudio.staging import make_partial_file
+
+    partial = make_partial_file(Path(out))
+    partial.write_bytes(b"SQLite format 3\0" + b"\0" * 4080)
+    Path(f"{partial}-journal").write_bytes(b"\0" * 512)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_the_next_backup_removes_what_a_killed_backup_left(tmp_path):
+    import subprocess
+    import sys
+
+    source, out = tmp_path / "p.vsproj", tmp_path / "backups" / "copy.vsproj"
+    out.parent.mkdir()
+    open_project(source).close()
+    child = CTX.Process(target=_killed_mid_backup, args=(str(out),))
+    child.start()
+    child.join(30)
+    assert child.exitcode == -9
+    left = sorted(p.name for p in out.parent.iterdir())
+    assert len(left) == 2 and left[0].startswith(".copy.vsproj.partial-") and left[1].endswith("-journal")
+    done = subprocess.run([sys.executable, "-m", "voicestudio", "--db", str(source), "db", "backup", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"left by process {child.pid} that stopped mid-backup" in done.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["copy.vsproj"]
+    assert inspect_file(out) is not None

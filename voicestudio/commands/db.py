@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from voicestudio.commands import CommandInfo, add_actions
 from voicestudio.commands.shared import EXIT_FAILURE, EXIT_OK, print_json
+from voicestudio.terminal import one_line
 
 
 def add_arguments(parser) -> None:
@@ -34,6 +37,8 @@ class Backup:
         from voicestudio.store.backup import backup_project
 
         report = backup_project(_target(args), args.out, force=args.force)
+        for stale in report.stale_removed:
+            print(f"voicestudio: {one_line(stale)}", file=sys.stderr)
         if args.json:
             print_json({**report.__dict__, "path": str(report.path)})
         else:

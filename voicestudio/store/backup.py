@@ -20,15 +20,15 @@ import errno
 import os
 import shutil
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicestudio.errors import ProjectError
 from voicestudio.files import fsync_folder
+from voicestudio.staging import make_partial_file, remove_stale
 from voicestudio.store.migrate import check_state
 from voicestudio.store.sqlite import BUSY_TIMEOUT_S, damaged_message, inspect_file, is_damage_error, read_only_uri
 
@@ -48,6 +48,7 @@ class BackupReport:
     schema_revision: str  # the source's, copied as it is (opening the copy upgrades it if older)
     duration_s: float  # how long the backup took
     integrity: str  # PRAGMA integrity_check of the copy: always "ok" (anything else raises)
+    stale_removed: list[str] = field(default_factory=list)  # partial files of killed backups, removed first
 
 
 def backup_project(source, out, *, force: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S) -> BackupReport:
@@ -72,10 +73,11 @@ def backup_project(source, out, *, force: bool = False, busy_timeout_s: float = 
     if state.revision is None:
         raise ProjectError(f"{src}: not a VoiceStudio project (an empty database)")
     out = check_target(src, Path(out).expanduser().absolute(), force)
+    stale = [found.describe() for found in remove_stale(out.parent)]  # a killed backup left its partial file
     with replacing(out, "backup") as partial:
         counts = _copy(src, partial, out, busy_timeout_s)
     return BackupReport(path=out, size_bytes=out.stat().st_size, duration_s=time.monotonic() - started,
-                        integrity="ok", **counts)
+                        integrity="ok", stale_removed=stale, **counts)
 
 
 @contextmanager
@@ -86,11 +88,9 @@ def replacing(out: Path, what: str) -> Iterator[Path]:
     ``what`` names the file in messages ("backup", "recovered copy").
     """
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-        os.close(fd)
+        partial = make_partial_file(out)  # named after this process: removed by the next run if it is killed
     except OSError as exc:
         raise ProjectError(f"{out.parent}: cannot write the {what} there ({exc.strerror or exc})") from None
-    partial = Path(name)
     try:
         yield partial
         _fsync(partial)
