@@ -26,11 +26,6 @@ from voicestudio.terminal import EscapingWriter, one_line
 DESCRIPTION = "Build and audit human-voice detection datasets and models. With no command, opens the workstation."
 
 
-def _one_line(text) -> str:
-    """A name, path or note on one line: newlines and other control characters escaped (they are legal in names)."""
-    return one_line(text)
-
-
 def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(prog="voicestudio", parents=[common_options(in_command=False)],
                                      description=DESCRIPTION)

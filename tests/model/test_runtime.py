@@ -13,7 +13,8 @@ import pytest
 from voicestudio.errors import ModelError
 from voicestudio.model import runtime
 from voicestudio.model.detector import Detector
-from voicestudio.model.runtime import NoRuntimeError, file_sha256, load_interpreter
+from voicestudio.files import file_sha256
+from voicestudio.model.runtime import NoRuntimeError, load_interpreter
 
 RUNTIME_MODULES = ("ai_edge_litert", "ai_edge_litert.interpreter", "tflite_runtime",
                    "tflite_runtime.interpreter", "tensorflow")

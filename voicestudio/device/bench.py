@@ -27,7 +27,8 @@ from voicestudio.device.transport import (
     quote,
 )
 from voicestudio.errors import VoiceStudioError
-from voicestudio.model.runtime import check_tflite_file, file_sha256
+from voicestudio.files import file_sha256
+from voicestudio.model.runtime import check_tflite_file
 from voicestudio.progress import report
 from voicestudio.store import devices as device_store
 from voicestudio.terminal import one_line

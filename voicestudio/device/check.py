@@ -21,7 +21,7 @@ from voicestudio.device.transport import (
     Transport,
     quote,
 )
-from voicestudio.model.runtime import file_sha256
+from voicestudio.files import file_sha256
 from voicestudio.terminal import one_line
 
 DEVICE_SCRIPT = Path(__file__).with_name("device_script.py")

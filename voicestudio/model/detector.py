@@ -27,8 +27,9 @@ from voicestudio.audio.features import (
     window_starts,
 )
 from voicestudio.errors import ModelError, NoModelError
+from voicestudio.files import file_sha256
 from voicestudio.model.card import ModelCard, card_path_for, default_card_for, load_card
-from voicestudio.model.runtime import file_sha256, load_interpreter
+from voicestudio.model.runtime import load_interpreter
 from voicestudio.resources import resource_path
 
 DEFAULT_MODEL = resource_path("models/voice-detector.tflite")

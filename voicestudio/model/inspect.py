@@ -24,9 +24,10 @@ from math import prod
 from pathlib import Path
 
 from voicestudio.errors import ModelError
+from voicestudio.files import file_sha256
 from voicestudio.model.card import card_path_for, load_card
 from voicestudio.model.flatbuffer import FlatBufferError, Table
-from voicestudio.model.runtime import check_tflite_file, file_sha256
+from voicestudio.model.runtime import check_tflite_file
 from voicestudio.model.tflite_names import BUILTIN_OPERATORS, TENSOR_TYPES
 from voicestudio.terminal import one_line
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicestudio.errors import ModelError, VoiceStudioError
-from voicestudio.files import file_sha256  # noqa: F401  (re-exported)
 
 # (module to import, attribute path to the Interpreter class, runtime name), in order of preference
 RUNTIMES = (
