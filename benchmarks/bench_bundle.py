@@ -62,7 +62,8 @@ def main() -> None:
         seconds = pyinstaller([str(SPEC)], tmp / "spec")
         bundle = tmp / "spec" / "dist" / "VoiceStudio"
         ours = size_mb(bundle)
-        print(f"packaging/voicestudio.spec: {ours:.0f} MB on disk, {ours / 1.048576:.0f} MiB (built in {seconds:.0f} s)")
+        print(f"packaging/voicestudio.spec: {ours:.0f} MB on disk, {ours / 1.048576:.0f} MiB (built in {seconds:.0f} s; "
+              f"budget 250 MB as du -sm counts it, packaging/build.py)")
         if not args.skip_naive:
             seconds = pyinstaller(["--onedir", "--name", "naive", "--specpath", str(tmp / "naive"),
                                    "--collect-data", "voicestudio",

@@ -2,7 +2,7 @@
 
 Each step exercises one part the way the app uses it: decode a demo clip, compute its
 features, run the built-in model, create and migrate a project, open the main window
-offscreen and draw each view, export a two-clip set. One line per step; the first
+offscreen and draw each view, export a two-clip set, sign with an SSH key. One line per step; the first
 failure stops the run with exit status 1 (a frozen build missing a library or a data
 file fails here, not in an analyst's hands).
 """
@@ -110,8 +110,29 @@ def _export(ctx: Context) -> str:
     return "2 clips with manifest.csv and README.md"
 
 
+def _ssh(ctx: Context) -> str:
+    """The SSH stack device commands use: paramiko, cryptography and PyNaCl load and sign."""
+    import io
+
+    import paramiko
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    import voicestudio.device.ssh  # noqa: F401  (the transport itself imports)
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    key = paramiko.Ed25519Key.from_private_key(io.StringIO(pem.decode()))
+    signature = key.sign_ssh_data(b"voicestudio")
+    signature.rewind()
+    public = paramiko.Ed25519Key(data=key.asbytes())  # as a host key arrives from a board
+    if not public.verify_ssh_sig(b"voicestudio", signature):
+        raise RuntimeError("an Ed25519 signature did not verify")
+    return f"paramiko {paramiko.__version__}: an Ed25519 key signs and verifies"
+
+
 STEPS = (Step("decode", _decode), Step("features", _features), Step("model", _model),
-         Step("project", _project), Step("window", _window), Step("export", _export))
+         Step("project", _project), Step("window", _window), Step("export", _export), Step("ssh", _ssh))
 
 
 def run_selftest(out=sys.stdout, steps=STEPS) -> int:

@@ -42,6 +42,8 @@ def make_app() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("VoiceStudio")
     app.setApplicationName("VoiceStudio")
+    # The installed desktop entry's id (packaging/linux/): Wayland shells match windows to it
+    app.setDesktopFileName("org.voicestudio.VoiceStudio")
     app.setWindowIcon(QIcon(str(ICON)))
     return app
 

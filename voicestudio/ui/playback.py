@@ -100,7 +100,6 @@ class Player(QObject):
         self._buffer.setData(QByteArray(data))
         self._buffer.open(QIODevice.OpenModeFlag.ReadOnly)
         self._sink = QAudioSink(self._device, self._format, self)
-        self._sink.stateChanged.connect(self._state_changed)
         self._start_s = start_s
         self._sink.start(self._buffer)
         self._timer.start()
@@ -125,12 +124,6 @@ class Player(QObject):
             return ((np.clip(samples, -1, 1) * 127) + 128).astype(np.uint8).tobytes()
         return samples.astype("<f4").tobytes()
 
-    def _state_changed(self, state) -> None:
-        from PySide6.QtMultimedia import QAudio
-
-        if state == QAudio.State.IdleState:  # the buffer has been played to its end
-            self._finished()
-
     def _finished(self) -> None:
         if self.loop is not None and self.playing:
             self._start_playing(self.loop[0])
@@ -139,7 +132,7 @@ class Player(QObject):
 
     def pause(self) -> None:
         if self.playing:
-            self._tick()
+            self._update_position()
             self._stop_sink()
             self._timer.stop()
             self.playing_changed.emit(False)
@@ -165,6 +158,23 @@ class Player(QObject):
             self._buffer = None
 
     def _tick(self) -> None:
+        """Move the cursor; at the end of the buffer, stop or loop.
+
+        The end is read from the sink's state here rather than from its stateChanged
+        signal: Qt 6.7 moved the enum from QAudio to QtAudio, and PySide6 then cannot
+        convert it into a Python slot's argument (a TypeError on every state change, and
+        the player never learnt it had finished).
+        """
+        from PySide6 import QtMultimedia
+
+        idle = (getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio).State.IdleState  # 6.7+ / 6.6
+        if self._sink is None:
+            return
+        self._update_position()
+        if self._sink.state() == idle and self._buffer.atEnd():  # played to the end
+            self._finished()
+
+    def _update_position(self) -> None:
         if self._sink is not None:
             self._position_s = self._start_s + self._sink.processedUSecs() / 1e6
             self.position_changed.emit(self._position_s)
