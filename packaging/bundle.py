@@ -36,7 +36,8 @@ FORBIDDEN = (
     "libstdc++", "libgcc_s", "libc.so", "libm.so", "libz.so",
 )
 
-# Loaded with dlopen(), so not in any DT_NEEDED entry: soname -> why.
+# Needed at run time whether or not a library names it in DT_NEEDED (some Qt builds load it
+# with dlopen()): soname -> why.
 DLOPENED = {
     "libpulse.so.0": "QtMultimedia's audio output (playback)",
 }
