@@ -72,7 +72,7 @@ def main() -> None:
     from voicestudio.dataset.importer import import_paths
     from voicestudio.dataset.scoring import score_project
     from voicestudio.model.detector import Detector
-    from voicestudio.model.train import clip_windows
+    from voicestudio.model.windows import clip_windows
     from voicestudio.store.project import open_project
 
     with tempfile.TemporaryDirectory() as tmp:

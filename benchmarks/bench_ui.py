@@ -114,7 +114,7 @@ def open_window(qapp, target: Path, home: Path):
     opened = []
     window.project_opened.connect(opened.append)
     window.open_project(str(target))
-    wait(qapp, lambda: opened and window.loaded is not None)
+    wait(qapp, lambda: opened and window.clips.loaded is not None)
     return window
 
 
@@ -185,8 +185,8 @@ def bench_hour(qapp, home: Path) -> None:
     target = make_project(home / "hour", {"hour.wav": hour}, segment="none")
     path = home / "hour" / "audio" / "hour.wav"
     window = open_window(qapp, target, home)  # opening selects the recording: time a second open
-    window.cache.clear()
-    window.current_clip_id = None
+    window.clips.cache.clear()
+    window.session.current_clip_id = None
     ours = time_until_drawn(qapp, window, lambda: window.show_clip(window.clip_list.model.clip_id(0)),
                             lambda: window.clip_list.model.clip_id(0))
     started = time.perf_counter()

@@ -98,7 +98,7 @@ def check_report(files, report, imported):
 
 
 def hostile_suffixes():
-    from voicestudio.dataset.importer import AUDIO_SUFFIXES
+    from voicestudio.audio.scan import AUDIO_SUFFIXES
 
     return AUDIO_SUFFIXES
 

@@ -27,7 +27,7 @@ import pytest
 import audiofiles
 import hostile
 from voicestudio.audio.features import FeatureSpec
-from voicestudio.dataset.clipview import load_clip
+from voicestudio.dataset.cliploading import load_clip
 from voicestudio.dataset.importer import import_paths
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store

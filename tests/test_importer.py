@@ -5,7 +5,8 @@ import os
 import numpy as np
 
 import audiofiles
-from voicestudio.dataset.importer import FileProblem, FoundFile, LinkLoop, SegmentRule, import_paths, scan, source_group
+from voicestudio.audio.scan import FileProblem, FoundFile, LinkLoop, scan
+from voicestudio.dataset.importer import SegmentRule, import_paths, source_group
 from voicestudio.store import clips as clip_store
 from voicestudio.store.project import open_project
 

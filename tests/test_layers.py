@@ -1,4 +1,4 @@
-"""The core never imports Qt: it must run (and be tested) without a display."""
+"""Layering: the core never imports Qt (it must run and be tested without a display); model never imports dataset."""
 
 import ast
 import pathlib
@@ -74,3 +74,35 @@ def test_core_imports_with_qt_unavailable():
         f"import importlib\nfor m in {modules!r}: importlib.import_module(m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def imports_of(path) -> set[str]:
+    """Every module ``path`` imports, inside functions too; ``from voicestudio import x`` counts as ``voicestudio.x``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import"
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_model_never_imports_dataset():
+    """``dataset`` may use ``model`` (scoring, the demo, the workspace), never the other way round."""
+    offenders = [f"{path.relative_to(ROOT.parent)} imports {name}"
+                 for path in sorted((ROOT / "model").rglob("*.py"))
+                 for name in sorted(imports_of(path))
+                 if name == "voicestudio.dataset" or name.startswith("voicestudio.dataset.")]
+    assert offenders == []
+
+
+def test_train_and_convert_do_not_import_each_other():
+    """What they share (window images, converter set-up) lives below both: ``model.windows``, ``model.quantize``."""
+    def reaches(importer: str, module: str) -> list[str]:
+        return [name for name in imports_of(ROOT / "model" / f"{importer}.py")
+                if name == f"voicestudio.model.{module}" or name.startswith(f"voicestudio.model.{module}.")]
+
+    assert reaches("train", "convert") == []
+    assert reaches("convert", "train") == []

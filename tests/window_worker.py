@@ -33,10 +33,10 @@ def main(project: str) -> int:
         print(f"ACK {event['event_id']} {event['clip_id']} {event['value']}", flush=True)
 
     def label_next() -> None:
-        if window.loaded is None or window.write_in_flight:
+        if window.clips.loaded is None or window.labels.write_in_flight:
             return
         turn[0] += 1
-        (window.label_human if turn[0] % 2 else window.label_nonhuman)()
+        (window.labels.human if turn[0] % 2 else window.labels.nonhuman)()
 
     window.label_written.connect(written)
     timer = QTimer(interval=5)

@@ -99,6 +99,7 @@ def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int) -> N
     the first time the network is built (train() builds it after the window sets).
     """
     import voicestudio.model.train as train_module
+    from voicestudio.files import write_atomically
 
     original_build_window_set = train_module.build_window_set
     seen: dict = {}
@@ -116,7 +117,7 @@ def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int) -> N
     def to_tflite_and_float_front(model, spec, *, quantize="none", representative=None):
         if quantize == "int8":  # the variant to compare, written beside the int8 model, and the Keras model
             variant = out.with_name(out.stem + "-int8-float-front.tflite")
-            train_module.write_atomically(to_tflite_float_front(model, representative), variant)
+            write_atomically(variant, to_tflite_float_front(model, representative))
             model.save(out.with_suffix(".keras"))
         return original_to_tflite(model, spec, quantize=quantize, representative=representative)
 

@@ -15,11 +15,10 @@ then renamed), so a crash leaves the old file or the whole new one.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from voicestudio.errors import VoiceStudioError
-from voicestudio.files import fsync_folder
+from voicestudio.files import write_atomically
 from voicestudio.store.projectfiles import ProjectFiles, database_kind
 
 
@@ -58,27 +57,13 @@ def check_output_file(path, *, project=None, force: bool = False) -> Path:
     return target
 
 
-def write_atomically(path: Path, data: bytes, *, replace: bool) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it: never a half file.
+def write_output_file(path: Path, data: bytes | str, *, replace: bool) -> None:
+    """Write ``data`` to ``path`` atomically (``voicestudio.files.write_atomically``): never a half file.
 
     Without ``replace`` a file that appeared at ``path`` meanwhile is kept
-    (``FileExistsError``). The file gets mode 0666 less the umask, like any new
-    file (``mkstemp`` would make it 0600).
+    (``FileExistsError``).
     """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            _rename_without_replacing(tmp, path)
-        fsync_folder(path.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(path, data, rename=os.replace if replace else _rename_without_replacing)
 
 
 def _rename_without_replacing(tmp: Path, path: Path) -> None:

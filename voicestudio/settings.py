@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from voicestudio.annotators import AnnotatorError, check_annotator
+from voicestudio.files import write_atomically
 
 SETTINGS_VERSION = 1
 MAX_RECENT = 10
@@ -120,6 +121,4 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically: a crash mid-write leaves the previous file."""
     path = path or settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(asdict(settings), indent=2))

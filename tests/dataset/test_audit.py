@@ -8,7 +8,7 @@ import pytest
 from voicestudio.dataset.audit import audit_table, write_threshold
 from voicestudio.dataset.cliptable import load_clip_table
 from voicestudio.dataset.consensus import Consensus
-from voicestudio.dataset.metrics import ThresholdGoal
+from voicestudio.metrics import ThresholdGoal
 from voicestudio.errors import VoiceStudioError
 from voicestudio.store import clips, labels, models, predictions
 from voicestudio.store.project import open_project

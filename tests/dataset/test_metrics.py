@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from voicestudio.dataset.metrics import (
+from voicestudio.metrics import (
     ThresholdGoal,
     cohen_kappa,
     confusion_at,

@@ -6,7 +6,7 @@ import pytest
 
 from voicestudio.dataset.consensus import Consensus
 from voicestudio.dataset.safenames import safe_stem, unique_names
-from voicestudio.dataset.splits import assign_splits, parse_fractions
+from voicestudio.splits import assign_splits, parse_fractions
 
 
 def corpus(n_groups=60, seed=0):

@@ -7,14 +7,9 @@ import pytest
 
 import audiofiles
 from voicestudio.cli import main
+from voicestudio.metrics import roc_auc
 from voicestudio.model.detector import Detector
-from voicestudio.model.train import (
-    LabelledFile,
-    TrainConfig,
-    assign_splits,
-    find_labelled_files,
-    roc_auc,
-)
+from voicestudio.model.train import TrainConfig, find_labelled_files, split_training_files
 
 SR = 16000
 
@@ -51,12 +46,12 @@ def test_train_cli_writes_models_that_predict(tmp_path, capsys):
 
 def test_grouped_split_keeps_groups_together(tmp_path):
     data = tiny_set(tmp_path / "data", per_class=24)
-    files = assign_splits(find_labelled_files(data), TrainConfig(seed=3))
+    files = split_training_files(find_labelled_files(data), TrainConfig(seed=3))
     split_of_group = {}
     for f in files:
         assert split_of_group.setdefault(f.group, f.split) == f.split
     assert {f.split for f in files} == {"train", "val", "test"}
-    again = assign_splits(find_labelled_files(data), TrainConfig(seed=3))
+    again = split_training_files(find_labelled_files(data), TrainConfig(seed=3))
     assert [f.split for f in again] == [f.split for f in files]
 
 
@@ -65,7 +60,7 @@ def test_presplit_layout_is_respected(tmp_path):
         tiny_set(tmp_path / "data" / split, per_class=3)
     files = find_labelled_files(tmp_path / "data")
     assert {f.split for f in files} == {"train", "val"}
-    assert assign_splits(files, TrainConfig()) == files
+    assert split_training_files(files, TrainConfig()) == files
 
 
 def test_missing_class_is_a_clear_error(tmp_path):

@@ -55,8 +55,8 @@ def open_window(qtbot, qapp, tmp_path):
         window.show()
         with qtbot.waitSignal(window.project_opened, timeout=WAIT_MS):
             window.open_project(str(target))
-        if wait_clip and window.loaded is None:
-            qtbot.waitUntil(lambda: window.loaded is not None, timeout=WAIT_MS)
+        if wait_clip and window.clips.loaded is None:
+            qtbot.waitUntil(lambda: window.clips.loaded is not None, timeout=WAIT_MS)
         return window
 
     yield make

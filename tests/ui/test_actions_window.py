@@ -99,7 +99,7 @@ def test_a_failed_label_stays_on_screen_until_dismissed(qtbot, open_window, proj
         qtbot.wait(50)
         assert banner.isVisible() and "the label was not saved" in banner.text.text()
         # A second error stacks on it, counted.
-        qtbot.waitUntil(lambda: not window.write_in_flight, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not window.labels.write_in_flight, timeout=WAIT_MS)
         qtbot.keyClick(window, Qt.Key.Key_N)
         qtbot.waitUntil(lambda: banner.count == 2, timeout=WAIT_MS)
         assert banner.more.text() == "+1 earlier"
@@ -113,7 +113,7 @@ def test_a_failed_label_stays_on_screen_until_dismissed(qtbot, open_window, proj
 # Results that arrive for a project no longer open ---------------------------------------------------------
 def test_a_label_written_after_another_project_opened_leaves_its_table_alone(
         qtbot, open_window, project_file, clip_folder, tmp_path, monkeypatch):
-    import voicestudio.ui.main_window as main_window
+    import voicestudio.ui.label_control as label_control
     from voicestudio.dataset.importer import import_paths
 
     other = tmp_path / "other.vsproj"
@@ -121,16 +121,16 @@ def test_a_label_written_after_another_project_opened_leaves_its_table_alone(
         assert import_paths(project, [clip_folder]).clips_added == 4  # the same clip ids as project A
 
     release, writing = threading.Event(), threading.Event()
-    real_label_clip = main_window.label_clip
+    real_label_clip = label_control.label_clip
 
     def held_label_clip(*args, **kwargs):
         writing.set()
         assert release.wait(WAIT_MS / 1000)
         return real_label_clip(*args, **kwargs)
 
-    monkeypatch.setattr(main_window, "label_clip", held_label_clip)
+    monkeypatch.setattr(label_control, "label_clip", held_label_clip)
     window = open_window(project_file)
-    labelled = window.current_clip_id
+    labelled = window.session.current_clip_id
     written = []
     window.label_written.connect(written.append)
     qtbot.keyClick(window, Qt.Key.Key_H)
@@ -140,16 +140,16 @@ def test_a_label_written_after_another_project_opened_leaves_its_table_alone(
 
     with qtbot.waitSignal(window.project_opened, timeout=WAIT_MS):
         window.open_project(str(other))
-    qtbot.waitUntil(lambda: window.loaded is not None, timeout=WAIT_MS)
-    before = window.ws.table.snapshot()
+    qtbot.waitUntil(lambda: window.clips.loaded is not None, timeout=WAIT_MS)
+    before = window.session.table.snapshot()
     release.set()
     qtbot.waitUntil(lambda: bool(after_the_label), timeout=WAIT_MS)  # the label's result has arrived and was dropped
 
     assert label_events(project_file) == [(labelled, "tester", "human")]  # the write itself is never lost
     assert label_events(other) == []
-    table = window.ws.table
+    table = window.session.table
     assert np.array_equal(table.label, before.label) and table.votes == before.votes
-    assert written == [] and not window.write_in_flight
+    assert written == [] and not window.labels.write_in_flight
     qtbot.keyClick(window, Qt.Key.Key_N)  # project B labels as usual afterwards
     qtbot.waitUntil(lambda: bool(written), timeout=WAIT_MS)
     assert [e[2] for e in label_events(other)] == ["nonhuman"]

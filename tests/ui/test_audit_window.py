@@ -53,7 +53,7 @@ def test_audit_panel_shows_the_model_against_the_labels(qtbot, open_window, labe
     qtbot.mouseClick(window.audit_panel.matrix.buttons[cell], Qt.MouseButton.LeftButton)
     assert window.clip_list.queue_name == cell
     listed = {window.clip_list.model.clip_id(r) for r in range(window.clip_list.model.rowCount())}
-    table = window.ws.table
+    table = window.session.table
     assert listed == {int(table.ids[r]) for r in window.audit_panel.audit.model.cell_rows[cell]}
 
 
@@ -68,20 +68,20 @@ def test_threshold_picker_sets_the_threshold_and_writes_the_card(qtbot, open_win
     pick = window.audit_panel.pick()
     assert pick is not None and pick.threshold is not None
     window.audit_panel.use_button.click()
-    assert window.threshold == pytest.approx(round(pick.threshold, 3))
-    qtbot.waitUntil(lambda: window.audit_panel.audit.model.threshold == pytest.approx(window.threshold), timeout=WAIT_MS)
+    assert window.session.threshold == pytest.approx(round(pick.threshold, 3))
+    qtbot.waitUntil(lambda: window.audit_panel.audit.model.threshold == pytest.approx(window.session.threshold), timeout=WAIT_MS)
 
     window.audit_panel.write_button.click()
     qtbot.waitUntil(lambda: json.loads(model.with_suffix(".json").read_text())["threshold"] == pick.threshold,
                     timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: window.ws.model.detector.card.threshold == pick.threshold, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.model.detector.card.threshold == pick.threshold, timeout=WAIT_MS)
 
 
 def test_export_dialog_options_and_the_export_job(qtbot, open_window, labelled_file, tmp_path):
     from voicestudio.ui.export_dialog import ExportDialog
 
     window = open_window(labelled_file)
-    dialog = ExportDialog(window.ws.project.label, ["ann", "bob"], window.audit_panel.consensus(), window)
+    dialog = ExportDialog(window.session.project.label, ["ann", "bob"], window.audit_panel.consensus(), window)
     qtbot.addWidget(dialog)
     dialog.folder.setText(str(tmp_path / "set"))
     dialog.layout_box.setCurrentIndex(dialog.layout_box.findData("csv"))
@@ -94,7 +94,7 @@ def test_export_dialog_options_and_the_export_job(qtbot, open_window, labelled_f
     assert "sum to 1" in dialog.error.text() and dialog.result() == 0
 
     with qtbot.waitSignal(window.export_finished, timeout=WAIT_MS) as done:
-        window.export(tmp_path / "set", options)
+        window.projects.export(tmp_path / "set", options)
     result = done.args[0]
     assert len(result.written) == 4 and not result.failures
     with open(tmp_path / "set" / "manifest.csv", newline="") as f:
@@ -111,7 +111,7 @@ def test_export_options_refuse_nonsense():
 
 def test_labels_export_and_import_from_the_window(qtbot, open_window, labelled_file, tmp_path):
     window = open_window(labelled_file)
-    window.export_label_file(str(tmp_path / "labels.csv"))
+    window.projects.export_labels(str(tmp_path / "labels.csv"))
     qtbot.waitUntil(lambda: (tmp_path / "labels.csv").exists(), timeout=WAIT_MS)
     with open(tmp_path / "labels.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -121,8 +121,8 @@ def test_labels_export_and_import_from_the_window(qtbot, open_window, labelled_f
         out.writerow(["path", "label", "annotator"])
         out.writerow([rows[0]["path"], "unsure", "zed"])
         out.writerow(["/nowhere.wav", "human", "zed"])
-    window.import_label_file(str(tmp_path / "more.csv"))
-    table = lambda: window.ws.table  # noqa: E731  (replaced by the import)
+    window.projects.import_labels(str(tmp_path / "more.csv"))
+    table = lambda: window.session.table  # noqa: E731  (replaced by the import)
     row = table().row_of(int(rows[0]["clip_id"]))
     qtbot.waitUntil(lambda: "zed" in table().votes.get(table().row_of(int(rows[0]["clip_id"])), {}), timeout=WAIT_MS)
     assert row is not None and "1 rows failed" in window.statusBar().currentMessage()

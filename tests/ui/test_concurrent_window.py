@@ -15,7 +15,7 @@ WAIT_MS = 30000
 
 
 def shown_votes(window) -> dict[tuple[int, str], str]:
-    table = window.ws.table
+    table = window.session.table
     return {(int(table.ids[row]), who): value for row, votes in table.votes.items() for who, (_, value) in votes.items()}
 
 
@@ -30,8 +30,8 @@ def test_labels_from_other_processes_appear_without_a_restart(qtbot, open_window
     window = open_window(project_file)
     with open_project(project_file) as project, project.session() as s:
         ids = [row.id for row in clip_store.list_clips(s)]
-    window.label_human()  # the window's own annotator labels too, meanwhile
-    qtbot.waitUntil(lambda: not window.write_in_flight, timeout=WAIT_MS)
+    window.labels.human()  # the window's own annotator labels too, meanwhile
+    qtbot.waitUntil(lambda: not window.labels.write_in_flight, timeout=WAIT_MS)
     finish(start_workers(str(project_file), 2, 40, ids))
     expected = stored_votes(project_file)
     qtbot.waitUntil(lambda: shown_votes(window) == expected, timeout=WAIT_MS)  # polled, no F5
@@ -44,8 +44,8 @@ def test_labels_from_other_processes_appear_without_a_restart(qtbot, open_window
     done = subprocess.run([sys.executable, "-m", "voicestudio", "--db", str(project_file), "import", str(extra)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    qtbot.waitUntil(lambda: len(window.ws.table) == len(ids) + 1, timeout=WAIT_MS)
-    window.refresh()  # F5 reads everything again and changes nothing
+    qtbot.waitUntil(lambda: len(window.session.table) == len(ids) + 1, timeout=WAIT_MS)
+    window.projects.refresh()  # F5 reads everything again and changes nothing
     qtbot.wait(300)
     assert shown_votes(window) == stored_votes(project_file)
 
@@ -58,12 +58,12 @@ def test_the_window_on_a_postgresql_project(qtbot, open_window, pg_server, clip_
         assert import_paths(project, [clip_folder]).clips_added == 4
     window = open_window(url)
     with qtbot.waitSignal(window.label_written, timeout=WAIT_MS) as written:
-        window.label_human()
+        window.labels.human()
     with open_project(url) as project, project.session() as s:
         current = label_store.current_labels(s, "tester")
     assert current[written.args[0]["clip_id"]].value == "human"
-    finish(start_workers(url, 2, 10, [int(i) for i in window.ws.table.ids]))
-    qtbot.waitUntil(lambda: {who for votes in window.ws.table.votes.values() for who in votes} == {"tester", "ann0", "ann1"},
+    finish(start_workers(url, 2, 10, [int(i) for i in window.session.table.ids]))
+    qtbot.waitUntil(lambda: {who for votes in window.session.table.votes.values() for who in votes} == {"tester", "ann0", "ann1"},
                     timeout=WAIT_MS)
 
 
@@ -78,10 +78,10 @@ def test_audio_locations_set_in_the_window(qtbot, open_window, project_file, cli
     shutil.copytree(clip_folder, elsewhere)
     shutil.rmtree(clip_folder)
     window = open_window(project_file, wait_clip=False)
-    qtbot.waitUntil(lambda: window.current_clip_id is not None, timeout=WAIT_MS)
-    assert not window.set_path_map("no equals sign") and "STORED_PREFIX=LOCAL_PREFIX" in window.last_error
+    qtbot.waitUntil(lambda: window.session.current_clip_id is not None, timeout=WAIT_MS)
+    assert not window.projects.set_path_map("no equals sign") and "STORED_PREFIX=LOCAL_PREFIX" in window.last_error
     with qtbot.waitSignal(window.clip_shown, timeout=WAIT_MS):
-        assert window.set_path_map(f"{clip_folder}={elsewhere}")
-    assert window.loaded is not None and window.loaded.clip.path.startswith(str(clip_folder))  # stored form kept
+        assert window.projects.set_path_map(f"{clip_folder}={elsewhere}")
+    assert window.clips.loaded is not None and window.clips.loaded.clip.path.startswith(str(clip_folder))  # stored form kept
     assert load_settings(tmp_path / "settings.json").path_map == f"{clip_folder}={elsewhere}"
     pathmap.use(None)

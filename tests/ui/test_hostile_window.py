@@ -81,7 +81,7 @@ def show(qtbot, window, clip_id):
         qtbot.waitUntil(lambda: clip_id in shown, timeout=WAIT_MS)
     finally:
         window.clip_shown.disconnect(shown.append)
-    assert window.isVisible() and window.loaded is not None and window.loaded.clip_id == clip_id
+    assert window.isVisible() and window.clips.loaded is not None and window.clips.loaded.clip_id == clip_id
 
 
 def test_every_weird_clip_is_shown_and_bad_ones_say_why(qtbot, open_window, weird_project):
@@ -94,22 +94,22 @@ def test_every_weird_clip_is_shown_and_bad_ones_say_why(qtbot, open_window, weir
         ids = clips[path]
         for clip_id in dict.fromkeys([ids[0], ids[len(ids) // 2], ids[-1]]):
             show(qtbot, window, clip_id)
-            assert window.loaded.error is None, window.loaded.error
+            assert window.clips.loaded.error is None, window.clips.loaded.error
             assert window.views.currentWidget() is window.views.graphics
             assert window.views.detail is not None and len(window.views.detail.samples) >= 1
     # The 20-minute clip: overview and prediction arrive in the background.
-    assert window.loaded.opened.is_long
-    qtbot.waitUntil(lambda: window.loaded.opened.envelope is not None, timeout=WAIT_MS)
+    assert window.clips.loaded.opened.is_long
+    qtbot.waitUntil(lambda: window.clips.loaded.opened.envelope is not None, timeout=WAIT_MS)
     expected = {"deleted": "no such file", "truncated": "corrupt or truncated header", "nan": "NaN/Inf",
                 "fifo": "not a regular file", "folder": "is a folder"}
     for how, path in doomed.items():
         show(qtbot, window, clips[path][0])
-        error = window.loaded.error
+        error = window.clips.loaded.error
         assert error is not None and error.startswith(f"{path}: ") and expected[how] in error, (how, error)
         assert "\n" not in error and "Traceback" not in error
         assert window.views.currentWidget() is window.views.message
         assert "cannot be shown" in window.views.message.text() and expected[how] in window.views.message.text()
     # And the window goes on: a good clip again.
     show(qtbot, window, clips[good[0]][0])
-    assert window.loaded.error is None and window.views.currentWidget() is window.views.graphics
+    assert window.clips.loaded.error is None and window.views.currentWidget() is window.views.graphics
     qtbot.waitUntil(lambda: not window.tasks.jobs, timeout=WAIT_MS)

@@ -37,7 +37,7 @@ def mixed_project(tmp_path):
 
 def test_failed_clips_show_the_reason_and_the_others_are_scored(qtbot, open_window, mixed_project, fragile):
     window = open_window(mixed_project, model_path=str(fragile))
-    table = window.ws.table
+    table = window.session.table
     qtbot.waitUntil(lambda: not window.tasks.jobs and np.isfinite(table.score).sum() == 2, timeout=WAIT_MS)
     scored = {Path(p).name for p, s in zip(table.paths, table.score) if np.isfinite(s)}
     assert scored == {"b-voice.wav", "d-voice.wav"}
@@ -47,15 +47,15 @@ def test_failed_clips_show_the_reason_and_the_others_are_scored(qtbot, open_wind
     ids = {Path(p).name: int(i) for p, i in zip(table.paths, table.ids)}
     for name, fails in (("a-quiet-tone.wav", True), ("b-voice.wav", False), ("c-quiet-noise.wav", True)):
         window.show_clip(ids[name])
-        qtbot.waitUntil(lambda: window.loaded is not None and window.loaded.clip_id == ids[name], timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.clips.loaded is not None and window.clips.loaded.clip_id == ids[name], timeout=WAIT_MS)
         verdict = window.label_panel.model_verdict.text()
-        assert window.loaded.error is None and window.loaded.opened is not None  # its audio is shown all the same
+        assert window.clips.loaded.error is None and window.clips.loaded.opened is not None  # its audio is shown all the same
         if fails:
             assert verdict.startswith("the model failed on this audio (") and "DIV" in verdict
         else:
             assert "failed" not in verdict and f"{table.score[table.row_of(ids[name])]:.3f}" in verdict
     # A threshold change redraws the verdict: the failure stays.
     window.show_clip(ids["c-quiet-noise.wav"])
-    qtbot.waitUntil(lambda: window.loaded.clip_id == ids["c-quiet-noise.wav"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.clips.loaded.clip_id == ids["c-quiet-noise.wav"], timeout=WAIT_MS)
     window.set_threshold(0.3)
     assert window.label_panel.model_verdict.text().startswith("the model failed on this audio (")

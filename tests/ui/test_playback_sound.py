@@ -82,7 +82,21 @@ def done():
     QTimer.singleShot(300, app.quit)
 
 
-wait(lambda: window.loaded is not None, first)
+def loop():
+    QTest.keyClick(window, Qt.Key.Key_R)  # a region over the middle third
+    QTest.keyClick(window, Qt.Key.Key_L)  # loop it
+    press_space()
+    QTimer.singleShot(3000, stop_loop)
+
+
+def stop_loop():
+    events.append(f"looping={window.player.playing}")
+    press_space()
+    print("events", " ".join(events), flush=True)
+    QTimer.singleShot(300, app.quit)
+
+
+wait(lambda: window.clips.loaded is not None, loop if sys.argv[3:] == ["loop"] else first)
 sys.exit(app.exec())
 """
 
@@ -131,7 +145,9 @@ def separate_sounds(path: Path) -> list[float]:
     return sounds + ([current] if current else [])
 
 
-def test_space_twice_plays_the_clip_twice(pulse_server, tmp_path):
+def play_and_record(pulse_server, tmp_path, *mode: str):
+    """Open a 0.6 s tone in the real window with ``mode``'s key presses; the window's output and
+    what reached the sink, recorded."""
     from voicestudio.dataset.importer import import_paths
     from voicestudio.store.project import open_project
 
@@ -148,15 +164,30 @@ def test_space_twice_plays_the_clip_twice(pulse_server, tmp_path):
     recording = tmp_path / "heard.wav"
     recorder = subprocess.Popen(["parec", "-d", "testsink.monitor", "--file-format=wav", str(recording)], env=env)
     try:
-        window = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, str(project), str(tmp_path / "settings.json")],
-                                env=env, capture_output=True, text=True, timeout=120)
+        window = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, str(project), str(tmp_path / "settings.json"),
+                                 *mode], env=env, capture_output=True, text=True, timeout=120)
         time.sleep(0.5)
     finally:
         recorder.terminate()
         recorder.wait(10)
     assert window.returncode == 0, window.stdout + window.stderr[-2000:]
-    assert "events space ended space ended" in window.stdout
     assert "TypeError" not in window.stderr
+    return window.stdout, recording
+
+
+def test_space_twice_plays_the_clip_twice(pulse_server, tmp_path):
+    out, recording = play_and_record(pulse_server, tmp_path)
+    assert "events space ended space ended" in out
     sounds = separate_sounds(recording)
     assert len(sounds) == 2, sounds
     assert all(0.05 < peak < 0.5 for peak in sounds), sounds  # the tone at 0.3 amplitude (RMS 0.21)
+
+
+def test_r_and_l_loop_the_region_until_space(pulse_server, tmp_path):
+    out, recording = play_and_record(pulse_server, tmp_path, "loop")
+    assert "events space looping=True space" in out  # still playing after 3 s of a 0.2 s region
+    samples, rate = sf.read(recording, dtype="float32", always_2d=True)
+    frame = rate // 10
+    mono = samples.mean(axis=1)[: len(samples) // frame * frame].reshape(-1, frame)
+    sounding = np.count_nonzero(np.sqrt((mono**2).mean(axis=1)) > 1e-3) / 10
+    assert sounding >= 2.0, sounding  # seconds of sound from a 0.2 s region: it repeated

@@ -20,7 +20,7 @@ def test_check_names_the_damage_and_offers_recovery(qtbot, open_window, project_
     window = open_window(project_file)
     window.open_project(str(path))
     qtbot.waitUntil(lambda: "the project is damaged" in (window.last_error or ""), timeout=WAIT_MS)
-    assert "db check / db recover" in window.last_error and window.ws.project.label == str(project_file)
+    assert "db check / db recover" in window.last_error and window.session.project.label == str(project_file)
 
     out = tmp_path / "recovered.vsproj"
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
@@ -45,7 +45,7 @@ def test_a_project_too_damaged_to_open_is_recovered_and_opened(qtbot, open_windo
     damage(path, "label_events")
     window.open_project(str(path))
     qtbot.waitUntil(lambda: "the project is damaged" in (window.last_error or ""), timeout=WAIT_MS)
-    assert window.ws.project.label == str(project_file)  # the open project stays
+    assert window.session.project.label == str(project_file)  # the open project stays
 
     out = tmp_path / "recovered.vsproj"
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
@@ -59,5 +59,5 @@ def test_a_project_too_damaged_to_open_is_recovered_and_opened(qtbot, open_windo
     open_button = next(b for b in window.repair.box.buttons() if b.text() == "Open the recovered project")
     with qtbot.waitSignal(window.project_opened, timeout=WAIT_MS):
         open_button.click()
-    assert window.ws.project.label == str(out)
-    assert len(window.ws.table) == FILES
+    assert window.session.project.label == str(out)
+    assert len(window.session.table) == FILES

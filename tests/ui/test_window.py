@@ -31,14 +31,14 @@ def press(qtbot, window, key, *, wait=True):
 
 def test_keys_label_the_clip_shown_and_advance(qtbot, open_window, project_file):
     window = open_window(project_file)
-    first = window.current_clip_id
+    first = window.session.current_clip_id
     event = press(qtbot, window, Qt.Key.Key_H)
     assert (event["clip_id"], event["value"], event["annotator"]) == (first, "human", "tester")
-    qtbot.waitUntil(lambda: window.loaded is not None and window.loaded.clip_id != first, timeout=WAIT_MS)
-    second = window.current_clip_id
+    qtbot.waitUntil(lambda: window.clips.loaded is not None and window.clips.loaded.clip_id != first, timeout=WAIT_MS)
+    second = window.session.current_clip_id
     window.label_panel.note.setText("hiss under it")
     press(qtbot, window, Qt.Key.Key_N)
-    qtbot.waitUntil(lambda: window.current_clip_id not in (first, second), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.current_clip_id not in (first, second), timeout=WAIT_MS)
     press(qtbot, window, Qt.Key.Key_U)
     assert events(project_file) == [
         (first, "tester", "human", None, None),
@@ -55,21 +55,21 @@ def test_one_label_per_key_press_while_a_write_is_in_flight(qtbot, open_window, 
     window = open_window(project_file)
     qtbot.keyClick(window, Qt.Key.Key_H)  # the write is now in flight...
     qtbot.keyClick(window, Qt.Key.Key_N)  # ...so this press is ignored, not queued
-    qtbot.waitUntil(lambda: not window.write_in_flight, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.labels.write_in_flight, timeout=WAIT_MS)
     qtbot.wait(100)
     assert [e[2] for e in events(project_file)] == ["human"]
 
 
 def test_undo_appends_an_event_and_returns_to_the_clip(qtbot, open_window, project_file):
     window = open_window(project_file)
-    first = window.current_clip_id
+    first = window.session.current_clip_id
     press(qtbot, window, Qt.Key.Key_H)
-    qtbot.waitUntil(lambda: window.current_clip_id != first, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.current_clip_id != first, timeout=WAIT_MS)
     undo = press(qtbot, window, Qt.Key.Key_Z)
     assert undo["clip_id"] == first and undo["value"] is None
     history = events(project_file)
     assert len(history) == 2 and history[1][4] is not None  # the undo points at the event it undid
-    assert window.current_clip_id == first
+    assert window.session.current_clip_id == first
     model = window.clip_list.model
     assert model.data(model.index(model.row_of_clip(first), 2)) == ""
     with open_project(project_file) as project, project.session() as session:
@@ -87,15 +87,15 @@ def test_queues_follow_labels_and_threshold(qtbot, open_window, project_file):
     for _ in range(2):
         press(qtbot, window, Qt.Key.Key_H)
     window.clip_list.set_queue_name("unlabelled")
-    window._recompute_queue()
+    window.recompute_queue()
     qtbot.waitUntil(lambda: window.clip_list.model.remaining() == 2, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: not np.isnan(window.ws.table.score[window.ws.table.label == 1]).any(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not np.isnan(window.session.table.score[window.session.table.label == 1]).any(), timeout=WAIT_MS)
     # A threshold of 0 makes the model call every clip human; 1 makes it call none.
     window.clip_list.set_queue_name("disagreements")
     window.threshold_box.setValue(1.0)
     qtbot.waitUntil(lambda: window.clip_list.model.request.threshold == 1.0, timeout=WAIT_MS)
     scored_humans = [r for r in window.clip_list.model.rows
-                     if window.ws.table.label[r] == 1 and not np.isnan(window.ws.table.score[r])]
+                     if window.session.table.label[r] == 1 and not np.isnan(window.session.table.score[r])]
     assert len(window.clip_list.model.rows) == len(scored_humans) >= 1
     window.threshold_box.setValue(0.0)
     qtbot.waitUntil(lambda: window.clip_list.model.request.threshold == 0.0, timeout=WAIT_MS)
@@ -105,13 +105,13 @@ def test_queues_follow_labels_and_threshold(qtbot, open_window, project_file):
 
 def test_model_switch_rescores_the_visible_clip_then_the_rest(qtbot, open_window, project_file, tiny_model):
     window = open_window(project_file)
-    before = window.ws.model.model_id
-    window.switch_model(str(tiny_model))
-    qtbot.waitUntil(lambda: window.ws.model.model_id != before and window.loaded is not None
-                    and window.loaded.prediction is not None
-                    and window.loaded.prediction.model_id == window.ws.model.model_id, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: not np.isnan(window.ws.table.score).any(), timeout=WAIT_MS)
-    assert window.model_label.text() == window.ws.model.detector.card.name
+    before = window.session.model.model_id
+    window.models.switch(str(tiny_model))
+    qtbot.waitUntil(lambda: window.session.model.model_id != before and window.clips.loaded is not None
+                    and window.clips.loaded.prediction is not None
+                    and window.clips.loaded.prediction.model_id == window.session.model.model_id, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not np.isnan(window.session.table.score).any(), timeout=WAIT_MS)
+    assert window.model_label.text() == window.session.model.detector.card.name
     assert window.settings.model_path == str(tiny_model)
 
 
@@ -119,11 +119,11 @@ def test_a_bad_model_keeps_the_current_one(qtbot, open_window, project_file, tmp
     window = open_window(project_file)
     bad = tmp_path / "broken.tflite"
     bad.write_bytes(b"not a model at all")
-    before = window.ws.model.model_id
-    window.switch_model(str(bad))
+    before = window.session.model.model_id
+    window.models.switch(str(bad))
     qtbot.waitUntil(lambda: "broken.tflite" in (window.last_error or ""), timeout=WAIT_MS)
     assert "not a TensorFlow Lite model" in window.last_error
-    assert window.ws.model.model_id == before
+    assert window.session.model.model_id == before
     assert window.settings.model_path == ""
 
 
@@ -136,14 +136,14 @@ def test_an_unreadable_clip_shows_a_panel_and_the_window_goes_on(qtbot, open_win
     for _ in range(3):
         with qtbot.waitSignal(window.clip_shown, timeout=WAIT_MS):
             window.next_clip()
-        if window.loaded.error:
+        if window.clips.loaded.error:
             assert window.views.currentWidget() is window.views.message
             assert "cannot be shown" in window.views.message.text()
-            assert window.loaded.clip.path in window.loaded.error
-    errors = [window.cache[c].error for c in shown if c in window.cache]
+            assert window.clips.loaded.clip.path in window.clips.loaded.error
+    errors = [window.clips.cache[c].error for c in shown if c in window.clips.cache]
     assert sum(e is not None for e in errors) == 2
     press(qtbot, window, Qt.Key.Key_N)  # a clip that cannot be played can still be labelled
-    assert window.views.currentWidget() is window.views.graphics or window.loaded.error
+    assert window.views.currentWidget() is window.views.graphics or window.clips.loaded.error
 
 
 def test_first_start_opens_the_demo_project(qtbot, open_window):
@@ -155,9 +155,9 @@ def test_first_start_opens_the_demo_project(qtbot, open_window):
     target = project_to_open(None, Settings())
     assert target == str(default_project_path())
     window = open_window(target)
-    assert window.ws.created_demo
-    assert len(window.ws.table) == len(list(SAMPLES_DIR.glob("*.oga")) + list(SAMPLES_DIR.glob("*.ogg")))
-    assert not np.isnan(window.ws.table.score).any()  # the demo comes scored
+    assert window.session.ws.created_demo
+    assert len(window.session.table) == len(list(SAMPLES_DIR.glob("*.oga")) + list(SAMPLES_DIR.glob("*.ogg")))
+    assert not np.isnan(window.session.table.score).any()  # the demo comes scored
     assert window.settings.recent_projects[0] == target
     assert project_to_open(None, window.settings) == target  # next start: the last project
 
@@ -173,8 +173,8 @@ def test_drop_imports_with_progress_and_scores_the_new_clips(qtbot, open_window,
     drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
-    qtbot.waitUntil(lambda: len(window.ws.table) == 5, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: not np.isnan(window.ws.table.score).any(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(window.session.table) == 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not np.isnan(window.session.table.score).any(), timeout=WAIT_MS)
     assert "Imported 1 new clips" in window.statusBar().currentMessage() or window.tasks.jobs == []
 
 
@@ -189,12 +189,12 @@ def test_long_recording_opens_with_overview_and_detail(qtbot, open_window, tmp_p
     with open_project(target) as project:
         import_paths(project, [path], rule=SegmentRule.parse("none"))
     window = open_window(target)
-    assert window.loaded.opened.is_long
+    assert window.clips.loaded.opened.is_long
     assert window.views.detail.end_s == pytest.approx(FIRST_SCREEN_S)
     # The envelope and the prediction of the whole recording arrive in the background.
-    qtbot.waitUntil(lambda: window.loaded.opened.envelope is not None and window.loaded.prediction is not None,
+    qtbot.waitUntil(lambda: window.clips.loaded.opened.envelope is not None and window.clips.loaded.prediction is not None,
                     timeout=WAIT_MS)
-    assert window.loaded.prediction.window_starts_s[-1] > 250
+    assert window.clips.loaded.prediction.window_starts_s[-1] > 250
     # Zooming onto a later part decodes that part only.
     window.views.wave.setXRange(200, 210, padding=0)
     qtbot.waitUntil(lambda: window.views.detail.start_s <= 200 and window.views.detail.end_s >= 210, timeout=WAIT_MS)

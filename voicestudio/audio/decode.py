@@ -53,7 +53,7 @@ _INEXACT_SEEK = {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS"}
 _PYAV_PREROLL_S = 0.2  # decode this much before a seek target so the codec settles
 # Above these a header is lying: no recorder samples faster than a few hundred kHz
 # (ultrasound at 768 kHz is the fastest in use) and libsndfile stops at 1024 channels.
-MAX_SAMPLE_RATE = 2_000_000
+MAX_DECLARED_RATE = 2_000_000
 MAX_CHANNELS = 1024
 # Names libsndfile guesses a format from when the content says nothing: a text file
 # called .mp3 goes to mpg123, which then prints its complaints on our stderr.
@@ -239,7 +239,7 @@ def probe(path) -> AudioInfo:
 
 def _check_fields(path: Path, rate: int, channels: int) -> None:
     """Refuse a sample rate or channel count no recording has (nothing is allocated from them)."""
-    if not 0 < rate <= MAX_SAMPLE_RATE:
+    if not 0 < rate <= MAX_DECLARED_RATE:
         raise AudioError(path, f"corrupt header (sample rate {rate:,} Hz)")
     if not 0 < channels <= MAX_CHANNELS:
         raise AudioError(path, f"corrupt header ({channels:,} channels)")

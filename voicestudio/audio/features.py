@@ -24,13 +24,13 @@ from functools import lru_cache
 
 import numpy as np
 
-MAX_SAMPLE_RATE = 32000
-MIN_SAMPLE_RATE = 4000
+MAX_FEATURE_RATE = 32000
+MIN_FEATURE_RATE = 4000
 # Sane ranges of the numeric FeatureSpec fields, (low, high, integer): what a voice
 # detector can use, and small enough that nothing derived from a card (filter bank,
 # frames, images) can exhaust memory. n_fft must also be FFT-friendly (2^a 3^b 5^c).
 SPEC_RANGES = {
-    "sample_rate": (MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, True),
+    "sample_rate": (MIN_FEATURE_RATE, MAX_FEATURE_RATE, True),
     "frame_ms": (0.1, 500.0, False),
     "hop_ms": (0.1, 60000.0, False),  # views of long clips widen it (audio.display)
     "n_fft": (16, 8192, True),

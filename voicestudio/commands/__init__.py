@@ -10,10 +10,13 @@ A command is an object (a module, or a class for an action) with
 ``add_arguments(parser)`` and ``run(args) -> int`` (the exit status); a
 command with actions has no ``run`` of its own.
 
-Rules: heavy imports (numpy, the store, the model) happen inside the handlers;
-the only imports of ``voicestudio.ui`` are ``gui`` (the window) and ``stats
---plots`` (the audit plots rendered offscreen); tests/test_layers.py holds
-both edges to exactly that.
+Rules:
+- Arguments and handler only: a handler opens the project, calls core functions and prints
+  what they return; anything the window also needs lives in the core, since only ``cli.py``
+  imports this package.
+- Heavy imports (numpy, the store, the model) happen inside the handlers.
+- The only imports of ``voicestudio.ui`` are ``gui`` (the window) and ``stats --plots`` (the
+  audit plots rendered offscreen); tests/test_layers.py holds both edges to exactly that.
 """
 
 from __future__ import annotations

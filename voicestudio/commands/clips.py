@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from voicestudio.dataset.cliptable import QueueRequest
-    from voicestudio.dataset.report import list_clips
+    from voicestudio.dataset.report import clip_report
 
     needs_model = args.queue not in ("all", "unlabelled", "conflicts")
     detector = load_detector(args) if needs_model or args.model else None
@@ -29,7 +29,7 @@ def run(args) -> int:
     try:
         request = QueueRequest(args.queue, threshold=threshold, consensus=consensus(args))
         with opened_project(args) as project:
-            rows = list_clips(project, queue=request, detector=detector, annotator=args.me, limit=args.limit)
+            rows = clip_report(project, queue=request, detector=detector, annotator=args.me, limit=args.limit)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json:

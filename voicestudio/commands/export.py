@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 def export_options(args):
     """The ``ExportOptions`` the arguments ask for; a bad value is a usage error."""
     from voicestudio.dataset.export import ExportOptions
-    from voicestudio.dataset.splits import parse_fractions
+    from voicestudio.splits import parse_fractions
 
     try:
         return ExportOptions(

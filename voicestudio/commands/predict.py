@@ -40,7 +40,7 @@ def _targets(paths):
     """Files as given; folders walked, keeping what decodes or is named as audio."""
     from pathlib import Path
 
-    from voicestudio.dataset.importer import AUDIO_SUFFIXES, FoundFile, scan
+    from voicestudio.audio.scan import AUDIO_SUFFIXES, FoundFile, scan
 
     for given in paths:
         if not Path(given).is_dir():

@@ -59,7 +59,7 @@ def run(args) -> int:
 
 def _threshold_goals(args):
     from voicestudio.dataset.audit import DEFAULT_GOALS
-    from voicestudio.dataset.metrics import ThresholdGoal
+    from voicestudio.metrics import ThresholdGoal
 
     try:
         return tuple(ThresholdGoal.parse(text) for text in args.pick) if args.pick else DEFAULT_GOALS

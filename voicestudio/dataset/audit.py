@@ -17,7 +17,7 @@ import numpy as np
 
 from voicestudio.dataset.cliptable import CELLS, HUMAN, NONHUMAN, VALUES, ClipTable, cells, conflict_rows
 from voicestudio.dataset.consensus import Consensus, consensus_codes
-from voicestudio.dataset.metrics import (
+from voicestudio.metrics import (
     Confusion,
     Curve,
     Histogram,

@@ -176,7 +176,7 @@ class QueueRequest:
     name: str = "unlabelled"
     threshold: float = 0.5
     uncertain_margin: float = 0.15
-    text: str = ""  # case-insensitive substring of the path
+    text: str = ""  # the filter box: a substring of the file name and its folder (text_filter)
     consensus: Consensus = Consensus()  # which label the model is judged against
 
 
@@ -235,10 +235,47 @@ def queue_rows(table: ClipTable, request: QueueRequest) -> np.ndarray:
             conflicts = conflict_rows(table)
             rows = np.concatenate([rows, conflicts[~np.isin(conflicts, rows)]])
     if request.text:
-        needle = request.text.lower()
-        keep = np.fromiter((needle in table.paths[r].lower() for r in rows), bool, len(rows))
+        matches = text_filter(request.text, common_folder(table.paths))
+        keep = np.fromiter((matches(table.paths[r]) for r in rows), bool, len(rows))
         rows = rows[keep]
     return rows.astype(np.int64)
+
+
+PATH_PREFIX = "path:"
+
+
+def common_folder(paths: list[str]) -> str:
+    """The deepest folder holding every path ("" for none): what the filter's folders are relative to."""
+    folders = {os.path.dirname(p) for p in paths}
+    if not folders:
+        return ""
+    try:
+        return os.path.commonpath(list(folders))
+    except ValueError:  # relative and absolute paths mixed, or different drives
+        return ""
+
+
+def text_filter(text: str, root: str = ""):
+    """``path -> bool`` for the clip list's filter box, case-insensitive.
+
+    A word matches the file name and its folder below ``root``, the folder that holds the
+    whole project ("voice" does not match every clip because they all live under some
+    ``.../voicestudio/...``); ``path:`` before it matches the whole path.
+    """
+    needle = text.strip().lower()
+    if needle.startswith(PATH_PREFIX):
+        needle = needle[len(PATH_PREFIX):].strip()
+        return lambda path: needle in path.lower()
+    skip = len(root.rstrip("/\\")) + 1 if root else 0
+
+    def below_root(path: str) -> bool:
+        return needle in path[skip:].lower()
+
+    return below_root
+
+
+# Queues whose rows depend on the threshold; the others keep their rows when it moves.
+THRESHOLD_QUEUES = frozenset({"uncertain", "mistakes", "disagreements", *CELLS})
 
 
 def sort_rows(table: ClipTable, rows: np.ndarray, column: str, descending: bool, threshold: float) -> np.ndarray:

@@ -56,7 +56,7 @@ from voicestudio.dataset.consensus import Consensus
 from voicestudio.dataset.png import gray_png, scaled_to_bytes
 from voicestudio.dataset.safenames import safe_stem, unique_names
 from voicestudio.dataset.sourcecheck import SourceRecord, check_source
-from voicestudio.dataset.splits import SPLIT_NAMES, assign_splits, check_fractions
+from voicestudio.splits import SPLIT_NAMES, assign_splits, check_fractions
 from voicestudio.errors import AudioError, VoiceStudioError
 from voicestudio.files import file_sha256
 from voicestudio.outputs import holds_project

@@ -48,7 +48,7 @@ from voicestudio.annotators import AnnotatorError, check_annotator, shown
 from voicestudio.dataset.labels import parse_value
 from voicestudio.dataset.sourcecheck import CHANGED, SourceRecord, check_source
 from voicestudio.errors import VoiceStudioError
-from voicestudio.outputs import check_output_file, write_atomically
+from voicestudio.outputs import check_output_file, write_output_file
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
 from voicestudio.store.projectfiles import ProjectFiles
@@ -193,7 +193,7 @@ def export_labels(project, path, *, format: str | None = None, annotator: str | 
         rows = _current_rows(session, annotator)
     text = _csv_text(rows) if kind == "csv" else json.dumps(_label_studio_tasks(rows), indent=2, ensure_ascii=False)
     try:
-        write_atomically(path, text.encode("utf-8"), replace=force)
+        write_output_file(path, text, replace=force)
     except FileExistsError:
         raise VoiceStudioError(f"{path}: already exists (written meanwhile by another program); "
                                "replace it with --force") from None

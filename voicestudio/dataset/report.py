@@ -9,7 +9,7 @@ import numpy as np
 from voicestudio.dataset.audit import DEFAULT_GOALS, Audit, audit_table
 from voicestudio.dataset.cliptable import VALUES, ClipTable, QueueRequest, load_clip_table, queue_rows
 from voicestudio.dataset.consensus import Consensus
-from voicestudio.dataset.metrics import ThresholdGoal
+from voicestudio.metrics import ThresholdGoal
 from voicestudio.store.project import Project
 
 
@@ -39,9 +39,9 @@ def project_audit(project: Project, *, detector=None, threshold: float | None = 
     return ProjectAudit(audit, table)
 
 
-def list_clips(project: Project, *, queue: QueueRequest | None = None, detector=None, annotator: str = "",
-               limit: int | None = None) -> list[dict]:
-    """Clips in path order, or in the order of a review queue (scores from ``detector``)."""
+def clip_report(project: Project, *, queue: QueueRequest | None = None, detector=None, annotator: str = "",
+                limit: int | None = None) -> list[dict]:
+    """The rows ``voicestudio clips`` prints: clips in path order, or in a queue's order (scores from ``detector``)."""
     model_id = None
     if detector is not None:
         from voicestudio.dataset.scoring import register

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from voicestudio.audio.features import load_fast_fft
-from voicestudio.dataset.importer import FileProblem
+from voicestudio.audio.scan import FileProblem
 from voicestudio.errors import AudioError, ModelError
 from voicestudio.model.detector import ClipWindows, Prediction
 from voicestudio.progress import CancelToken, ProgressCallback, report, run_ahead

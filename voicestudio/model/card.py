@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from voicestudio.audio.features import FeatureSpec
 from voicestudio.errors import ModelError
+from voicestudio.files import write_atomically
 
 CARD_VERSION = 1
 LAYOUTS = ("NHWC", "NHW")
@@ -213,19 +212,7 @@ def save_card(card: ModelCard, path) -> None:
     """Write atomically: a crash leaves the old card or the new one, never half of one."""
     path = Path(path)
     text = json.dumps(card.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, text)
 
 
 def _per_window(shape) -> int:

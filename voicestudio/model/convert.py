@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from voicestudio.audio.decode import load_audio
-from voicestudio.dataset.importer import FileProblem
+from voicestudio.audio.scan import FileProblem
 from voicestudio.errors import AudioError, ModelError, VoiceStudioError
 from voicestudio.model.card import ModelCard, card_path_for, default_card_for, load_card, save_card
+from voicestudio.model.quantize import configure_converter
+from voicestudio.model.windows import clip_windows
 from voicestudio.progress import report
 from voicestudio.terminal import one_line
 
@@ -86,30 +88,6 @@ class ConversionReport:
         return "\n".join(one_line(line) for line in lines)  # values from files never forge a line
 
 
-def configure(converter, tf, quantize: str, representative: np.ndarray | None = None) -> None:
-    """Set a TFLite converter up for ``quantize`` (int8: full integer, int8 input and output)."""
-    if quantize == "int8":
-        if representative is None or not len(representative):
-            raise VoiceStudioError("int8 quantisation needs a representative set of feature images")
-
-        def samples():
-            for image in representative:
-                yield [image[None].astype(np.float32)]
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = samples
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    elif quantize == "float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif quantize == "dynamic":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif quantize != "none":
-        raise VoiceStudioError(f"unknown quantisation {quantize!r}")
-
-
 # The card ---------------------------------------------------------------------------
 
 def _base_card(source, options: ConvertOptions) -> tuple[ModelCard, str]:
@@ -151,7 +129,7 @@ def _project_spans(project, seed: int) -> list[tuple[str, float, float]]:
 
 
 def _folder_spans(folder: Path, seed: int) -> list[tuple[str, float, float | None]]:
-    from voicestudio.dataset.importer import AUDIO_SUFFIXES, FoundFile, scan
+    from voicestudio.audio.scan import AUDIO_SUFFIXES, FoundFile, scan
 
     if not folder.is_dir():
         raise VoiceStudioError(f"{folder}: not a folder of audio")
@@ -187,8 +165,6 @@ def feature_images(spans, card: ModelCard, limit: int, *, progress=None, cancel=
     in the layout the model takes. Unreadable audio is skipped: calibration needs many
     clips, not every clip.
     """
-    from voicestudio.model.train import clip_windows
-
     spec = card.feature_spec
     per_clip = max(1, limit // max(1, min(len(spans), limit)))
     rng = np.random.default_rng(0)
@@ -256,7 +232,7 @@ def convert_model(source_path, out_path, options: ConvertOptions = ConvertOption
     report(progress, 0, None, f"converting ({options.quantize})")
     tf = source.tf
     converter = source.converter(base.input_shape()[1:])
-    configure(converter, tf, options.quantize, images)
+    configure_converter(converter, tf, options.quantize, images)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the converter's deprecation and "statistics" warnings

@@ -27,18 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from voicestudio.audio.decode import load_audio
-from voicestudio.audio.features import (
-    FeatureSpec,
-    features,
-    pad_to_window,
-    silent_windows,
-    window_images,
-    window_starts,
-)
-from voicestudio.dataset.metrics import confusion_at, roc_auc
-from voicestudio.dataset.splits import SPLIT_NAMES as SPLITS
-from voicestudio.dataset.splits import assign_splits as split_items
+from voicestudio.audio.features import FeatureSpec
 from voicestudio.errors import AudioError, MissingExtraError, VoiceStudioError
+from voicestudio.files import write_atomically
+from voicestudio.metrics import confusion_at, roc_auc
+from voicestudio.model.windows import clip_windows
+from voicestudio.splits import SPLIT_NAMES as SPLITS
+from voicestudio.splits import assign_splits
 
 CLASSES = ("nonhuman", "human")  # output order: index 1 is the positive class
 
@@ -120,25 +115,16 @@ def _manifest_groups(root: Path) -> dict[Path, str]:
     return groups
 
 
-def assign_splits(files: list[LabelledFile], config: TrainConfig) -> list[LabelledFile]:
-    """Stratified split grouped by source (``voicestudio.dataset.splits``); a set already split is kept."""
+def split_training_files(files: list[LabelledFile], config: TrainConfig) -> list[LabelledFile]:
+    """Stratified split grouped by source (``voicestudio.splits.assign_splits``); a set already split is kept."""
     if all(f.split for f in files):
         return files
     fractions = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction, config.test_fraction)
-    splits = split_items([f.label for f in files], [f.group for f in files], fractions, config.seed)
+    splits = assign_splits([f.label for f in files], [f.group for f in files], fractions, config.seed)
     return [LabelledFile(f.path, f.label, f.group, split) for f, split in zip(files, splits)]
 
 
 # Features ---------------------------------------------------------------------------
-
-def clip_windows(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:
-    """Images of the non-silent windows of one clip: exactly what the detector feeds the model."""
-    samples = pad_to_window(samples, spec)
-    frames = features(samples, spec)
-    starts = window_starts(len(frames), spec)
-    keep = ~silent_windows(samples, starts, spec)
-    return window_images(frames, starts[keep], spec)
-
 
 def build_window_set(files: list[LabelledFile], spec: FeatureSpec, *, augment=None, report=print) -> WindowSet:
     images, labels, index = [], [], []
@@ -217,19 +203,12 @@ def to_tflite(model, spec: FeatureSpec, *, quantize: str = "none", representativ
     the model as its trackable object keeps resource variables and unfolded
     BatchNorm: 50x slower per window.)
     """
-    from voicestudio.model.convert import configure
+    from voicestudio.model.quantize import configure_converter
 
     tf = _tf()
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    configure(converter, tf, quantize, None if representative is None else representative[..., None])
+    configure_converter(converter, tf, quantize, None if representative is None else representative[..., None])
     return converter.convert()
-
-
-def write_atomically(data: bytes, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def json_default(value):
@@ -293,7 +272,7 @@ class TrainResult:
     history: dict
 
 
-def clip_scores(probabilities: np.ndarray, file_index: np.ndarray, n_files: int) -> dict[int, float]:
+def pool_file_scores(probabilities: np.ndarray, file_index: np.ndarray, n_files: int) -> dict[int, float]:
     """Clip score = max over the clip's non-silent windows (the card's default rule)."""
     scores: dict[int, float] = {}
     for i, p in zip(file_index.tolist(), probabilities.tolist()):
@@ -303,7 +282,7 @@ def clip_scores(probabilities: np.ndarray, file_index: np.ndarray, n_files: int)
 
 def evaluate_clips(predict, windows: WindowSet, threshold: float | None = None) -> dict:
     probabilities = predict(windows.images)
-    scores = clip_scores(probabilities, windows.file_index, len(windows.files))
+    scores = pool_file_scores(probabilities, windows.file_index, len(windows.files))
     indices = sorted(scores)
     labels = np.array([windows.files[i].label == "human" for i in indices])
     values = np.array([scores[i] for i in indices])
@@ -326,7 +305,7 @@ def train(
     """Train on a folder-per-class set; write ``out_path`` (float32), its int8 twin and cards."""
     tf = _tf()
     seed_everything(config.seed)
-    files = assign_splits(find_labelled_files(data_dir), config)
+    files = split_training_files(find_labelled_files(data_dir), config)
     by_split = {s: [f for f in files if f.split == s] for s in SPLITS}
     if not by_split["train"]:
         raise VoiceStudioError(f"{data_dir}: no training files")
@@ -372,11 +351,12 @@ def train(
     report(f"metrics: {dumps(metrics)}")
 
     out_path = Path(out_path)
-    write_atomically(to_tflite(model, spec), out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(out_path, to_tflite(model, spec))
     rng = np.random.default_rng(config.seed)
     representative = train_set.images[rng.choice(len(train_set.images), min(500, len(train_set.images)), replace=False)]
     int8_path = out_path.with_name(out_path.stem + "-int8.tflite")
-    write_atomically(to_tflite(model, spec, quantize="int8", representative=representative), int8_path)
+    write_atomically(int8_path, to_tflite(model, spec, quantize="int8", representative=representative))
 
     card = {
         "card_version": 1,
@@ -404,7 +384,7 @@ def train(
     }
     for path, quantization in ((out_path, "float32"), (int8_path, "int8")):
         write_atomically(
-            dumps({**card, "name": name if quantization == "float32" else f"{name}-int8", "quantization": quantization}).encode(),
             path.with_suffix(".json"),
+            dumps({**card, "name": name if quantization == "float32" else f"{name}-int8", "quantization": quantization}),
         )
     return TrainResult(out_path, int8_path, card, {k: [float(v) for v in vals] for k, vals in history.history.items()})

@@ -2,8 +2,8 @@
 
 The menus, the QActions with their shortcuts, the ``?`` overlay and the enabled
 states are all built from ``COMMANDS``, so they can never disagree (napari's
-``_qapp_model/qactions``). A command's handler is a method of the main window,
-named by a dotted path (``"repair.choose_check"`` reaches a helper object).
+``_qapp_model/qactions``). A command's handler is named by a dotted path from the
+main window: its own methods, or a controller's (``"labels.human"``, ``"projects.refresh"``).
 """
 
 from __future__ import annotations
@@ -68,33 +68,33 @@ class Command:
 MENUS = ("File", "Label", "View", "Help")
 
 COMMANDS = (
-    Command("new_project", "&New project…", "new_project", ("Ctrl+Shift+N",), "File", "project"),
-    Command("open_project", "&Open project…", "choose_project", ("Ctrl+O",), "File", "project"),
-    Command("import_files", "&Import files…", "choose_import_files", ("Ctrl+I",), "File", "import",
+    Command("new_project", "&New project…", "projects.choose_new", ("Ctrl+Shift+N",), "File", "project"),
+    Command("open_project", "&Open project…", "projects.choose", ("Ctrl+O",), "File", "project"),
+    Command("import_files", "&Import files…", "projects.choose_import_files", ("Ctrl+I",), "File", "import",
             has_writable_project),
-    Command("import_folder", "Import a &folder…", "choose_import_folder", (), "File", "import",
+    Command("import_folder", "Import a &folder…", "projects.choose_import_folder", (), "File", "import",
             has_writable_project),
-    Command("import_labels", "Import &labels (CSV, Label Studio)…", "choose_import_labels", (), "File", "import",
+    Command("import_labels", "Import &labels (CSV, Label Studio)…", "projects.choose_import_labels", (), "File", "import",
             has_writable_project),
-    Command("export", "&Export the labelled set…", "choose_export", ("Ctrl+E",), "File", "export", has_project),
-    Command("export_labels", "Export la&bels (CSV, Label Studio)…", "choose_export_labels", (), "File", "export",
+    Command("export", "&Export the labelled set…", "projects.choose_export", ("Ctrl+E",), "File", "export", has_project),
+    Command("export_labels", "Export la&bels (CSV, Label Studio)…", "projects.choose_export_labels", (), "File", "export",
             has_project),
-    Command("path_map", "&Audio locations on this machine…", "choose_path_map", (), "File", "repair"),
+    Command("path_map", "&Audio locations on this machine…", "projects.choose_path_map", (), "File", "repair"),
     Command("check_project", "C&heck the project…", "repair.choose_check", (), "File", "repair"),
     Command("recover_project", "Recover a dama&ged project…", "repair.choose_recover", (), "File", "repair"),
-    Command("open_model", "Open &model (.tflite)…", "choose_model", ("Ctrl+M",), "File", "model", has_project),
-    Command("builtin_model", "Use the &built-in model", "use_builtin_model", (), "File", "model", has_project),
+    Command("open_model", "Open &model (.tflite)…", "models.choose", ("Ctrl+M",), "File", "model", has_project),
+    Command("builtin_model", "Use the &built-in model", "models.use_builtin", (), "File", "model", has_project),
     Command("inspect_model", "&Inspect a model…", "model_dock.raise_", ("Ctrl+Shift+M",), "File", "model"),
     Command("devices", "Time models on &devices…", "devices_dock.raise_", ("Ctrl+Shift+D",), "File", "model"),
     Command("quit", "&Quit", "close", ("Ctrl+Q",), "File", "quit"),
 
-    Command("label_human", "Label &human", "label_human", ("H",), "Label", "label", has_clip, "Human (H)"),
-    Command("label_nonhuman", "Label &non-human", "label_nonhuman", ("N",), "Label", "label", has_clip,
+    Command("label_human", "Label &human", "labels.human", ("H",), "Label", "label", has_clip, "Human (H)"),
+    Command("label_nonhuman", "Label &non-human", "labels.nonhuman", ("N",), "Label", "label", has_clip,
             "Non-human (N)"),
-    Command("label_unsure", "Label &unsure", "label_unsure", ("U",), "Label", "label", has_clip, "Unsure (U)"),
-    Command("undo_label", "Und&o your last label (a new event)", "undo_label", ("Z", "Ctrl+Z"), "Label", "label",
+    Command("label_unsure", "Label &unsure", "labels.unsure", ("U",), "Label", "label", has_clip, "Unsure (U)"),
+    Command("undo_label", "Und&o your last label (a new event)", "labels.undo", ("Z", "Ctrl+Z"), "Label", "label",
             has_project, "Undo (Z)"),
-    Command("edit_note", "Write a no&te for the next label", "edit_note", ("E",), "Label", "label", has_project),
+    Command("edit_note", "Write a no&te for the next label", "labels.edit_note", ("E",), "Label", "label", has_project),
     Command("next_clip", "Ne&xt clip in the queue", "next_clip", ("Right",), "Label", "move", has_project),
     Command("previous_clip", "&Previous clip", "previous_clip", ("Left",), "Label", "move", has_project),
     Command("auto_advance", "&Advance after labelling", "toggle_auto_advance", (), "Label", "options",
@@ -110,7 +110,7 @@ COMMANDS = (
     Command("zoom_fit", "Show the &whole clip", "zoom_fit", ("0",), "View", "zoom", has_clip),
     Command("pan_left", "Pan &left", "pan_left", ("Shift+Left",), "View", "zoom", has_clip),
     Command("pan_right", "Pan ri&ght", "pan_right", ("Shift+Right",), "View", "zoom", has_clip),
-    Command("refresh", "&Refresh from the project", "refresh", ("F5",), "View", "zoom", has_project),
+    Command("refresh", "&Refresh from the project", "projects.refresh", ("F5",), "View", "zoom", has_project),
 
     Command("show_shortcuts", "&Show or hide the shortcuts", "show_shortcuts", ("?", "F1"), "Help"),
 )

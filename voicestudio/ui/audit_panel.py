@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from voicestudio.dataset.audit import Audit
 from voicestudio.dataset.consensus import CONSENSUS_RULES, Consensus
-from voicestudio.dataset.metrics import ThresholdGoal, ThresholdPick
+from voicestudio.metrics import ThresholdGoal, ThresholdPick
 from voicestudio.ui.audit_plots import ConfusionMatrix, CurvePlot, HistogramPlot
 
 GOAL_TEXT = {"best-f1": "Best F1", "precision": "Precision at least", "recall": "Recall at least"}

@@ -7,6 +7,8 @@ int64 array, not 100,000 objects. A label changes one row in place.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -17,6 +19,7 @@ from voicestudio.dataset.cliptable import (
     COLUMNS,
     MODEL_DISAGREES,
     QUEUE_NAMES,
+    THRESHOLD_QUEUES,
     VALUES,
     ClipTable,
     QueueRequest,
@@ -59,9 +62,18 @@ class ClipListModel(QAbstractTableModel):
         self.endResetModel()
 
     def set_request(self, request: QueueRequest) -> None:
-        """Recompute the queue (queue, threshold or filter changed)."""
+        """Recompute the queue (queue, threshold or filter changed).
+
+        Only the threshold moved, and the queue does not depend on it (Unlabelled, All,
+        Conflicts): the rows stay as they are -- labelled rows included, which stay listed until
+        the queue is chosen again -- and only the Disagrees column follows.
+        """
         if self.table is None:
             self.request = request
+            return
+        if request.name not in THRESHOLD_QUEUES and request == replace(self.request, threshold=request.threshold):
+            self.request = request
+            self.refresh_scores()
             return
         self.beginResetModel()
         self._compute(request)
@@ -159,12 +171,18 @@ class ClipListModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the listed rows; the selection (Qt's persistent indexes) follows its clips."""
         if self.table is None:
             return
         self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        table_rows = [int(self.rows[index.row()]) for index in before]
         self.sort_column = COLUMNS[column]
         self.descending = order == Qt.SortOrder.DescendingOrder
-        self._compute(self.request)
+        self.rows = sort_rows(self.table, self.rows, self.sort_column, self.descending, self.request.threshold)
+        position = {int(table_row): row for row, table_row in enumerate(self.rows)}
+        after = [self.index(position[t], index.column()) for t, index in zip(table_rows, before)]
+        self.changePersistentIndexList(before, after)
         self.layoutChanged.emit()
 
 
@@ -181,7 +199,9 @@ class ClipList(QWidget):
         for name in QUEUE_NAMES:
             self.queue.addItem(QUEUE_TEXT[name], name)
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by path…")
+        self.filter.setPlaceholderText("Filter by name…")
+        self.filter.setToolTip("Matches the file name and its folder; start with path: to match the whole path.\n"
+                               "Enter or Esc goes back to the list.")
         self.filter.setClearButtonEnabled(True)
         self.view = QTableView()
         self.view.setModel(self.model)

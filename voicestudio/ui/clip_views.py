@@ -14,6 +14,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget
 
 from voicestudio.audio.display import SPECTROGRAM_FLOOR_DB, SPECTROGRAM_TOP_DB, VOICE_BAND_HZ, Detail, Envelope
+from voicestudio.ui.time_axis import TimeAxis
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background="#1b1d21", foreground="#c9ccd1")
 
@@ -43,13 +44,13 @@ class ClipViews(QStackedWidget):
         self.wave = self._plot(0, "amplitude", 2.0)
         self.spec = self._plot(1, "Hz", 3.0)
         self.mfcc = self._plot(2, "MFCC", 1.6)
-        self.pred = self._plot(3, "P(human)", 1.4)
+        self.pred = self._plot(3, "P(human)", 1.4, TimeAxis())
         self.plots = (self.wave, self.spec, self.mfcc, self.pred)
         for plot in self.plots[1:]:
             plot.setXLink(self.wave)
         for plot in self.plots[:-1]:
             plot.getAxis("bottom").setStyle(showValues=False)
-        self.pred.setLabel("bottom", "time", units="s")
+        self.pred.setLabel("bottom", "time (s, m:ss, h:mm:ss)")
 
         self.envelope_curve = pg.PlotDataItem(connect="pairs", pen=pg.mkPen("#3d6fa8"))
         self.wave_curve = pg.PlotDataItem(pen=pg.mkPen("#7fb3ff"))
@@ -111,8 +112,8 @@ class ClipViews(QStackedWidget):
         self.wave.sigXRangeChanged.connect(lambda *_: self._settle.start())
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
 
-    def _plot(self, row: int, label: str, stretch: float):
-        plot = self.graphics.addPlot(row=row, col=0)
+    def _plot(self, row: int, label: str, stretch: float, time_axis=None):
+        plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": time_axis} if time_axis else None)
         plot.setMouseEnabled(x=True, y=False)
         plot.setMenuEnabled(False)
         plot.hideButtons()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -18,20 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicestudio.dataset.clipview import LoadedClip
+from voicestudio.dataset.cliploading import LoadedClip
+from voicestudio.dataset.session import SessionProgress
 from voicestudio.ui.clip_list import LABEL_COLOURS, LABEL_TEXT
-
-
-class SessionProgress:
-    """Labels made since the window opened, and the rate per hour."""
-
-    def __init__(self):
-        self.started = time.monotonic()
-        self.labelled = 0
-
-    def rate_per_hour(self) -> float:
-        hours = (time.monotonic() - self.started) / 3600
-        return self.labelled / hours if hours > 1 / 360 else 0.0  # no rate in the first 10 s
 
 
 class LabelPanel(QWidget):

@@ -1,18 +1,21 @@
-"""The workstation window: clip list, synchronized views, label panel, status bar.
+"""The workstation window: it assembles the clip list, the synchronized views, the panels and
+the status bar around one ``Session`` (voicestudio/dataset/session.py), and fans out what
+each change touched.
 
-The window holds the state (project, detector, threshold, clip shown) and
-routes work: every database access, decode and prediction runs through
-``Tasks`` on a worker thread, and results are applied here on the main
-thread — results for a project or model no longer shown are dropped by
-``Tasks`` (``current=`` kinds, bumped here when they change). Menus and
-shortcuts come from ``ui/actions.py``; errors go to a banner that stays.
+The work is done by controllers, one per job: ``clips`` (ui/clip_control.py: open, cache,
+prefetch, long recordings), ``labels`` (ui/label_control.py: label, undo, history),
+``projects`` (ui/project_control.py: open, import, export, refresh, other programs' writes)
+and ``models`` (ui/model_control.py: switch, score, write the card). Each returns what it
+changed as a ``Changes`` value to ``apply_changes``, the one place that updates the list, the
+views, the audit and the status bar. Every database access, decode and prediction runs
+through ``Tasks`` on a worker thread; results for a project or model no longer shown are
+dropped by ``Tasks`` (``current=`` kinds, bumped here when they change). Menus and shortcuts
+come from ``ui/actions.py``; errors go to a banner that stays.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +23,6 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
-    QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -30,45 +31,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicestudio.annotators import AnnotatorError, check_annotator
-from voicestudio.audio.display import MAX_DETAIL_S, load_detail, stream_envelope
 from voicestudio.audio.features import FeatureSpec, load_fast_fft
 from voicestudio.dataset import workspace
-from voicestudio.dataset.audit import audit_table, write_threshold
-from voicestudio.dataset.clipview import LoadedClip, label_records, load_clip, predict_and_store
-from voicestudio.dataset.cliptable import QueueRequest
-from voicestudio.dataset.export import export_dataset
-from voicestudio.dataset.importer import import_paths
-from voicestudio.dataset.labels import label_clip, undo_last
-from voicestudio.dataset.scoring import score_project
-from voicestudio.errors import ModelError
+from voicestudio.dataset.audit import audit_table
+from voicestudio.dataset.session import Changes, Session
 from voicestudio.model.detector import DEFAULT_MODEL
-from voicestudio.progress import Progress
-from voicestudio.settings import Settings, default_annotator, save_settings
-from voicestudio.store.project import PROJECT_SUFFIX
+from voicestudio.settings import Settings, save_settings
+from voicestudio.ui.actions import WindowState, build_actions, build_menus, update_enabled
 from voicestudio.ui.audit_panel import AuditPanel, scrolling
+from voicestudio.ui.clip_control import ClipControl
 from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
-from voicestudio.ui.actions import WindowState, build_actions, build_menus, update_enabled
 from voicestudio.ui.devices_panel import DevicesPanel
-from voicestudio.ui.export_dialog import ExportDialog
+from voicestudio.ui.focus import ReturnFocus
 from voicestudio.ui.job_bar import JobBar
-from voicestudio.ui.label_panel import LabelPanel, SessionProgress
+from voicestudio.ui.label_control import LabelControl
+from voicestudio.ui.label_panel import LabelPanel
+from voicestudio.ui.model_control import ModelControl
 from voicestudio.ui.model_panel import ModelPanel
 from voicestudio.ui.notices import ErrorBanner
 from voicestudio.ui.playback import Player
+from voicestudio.ui.project_control import ProjectControl
 from voicestudio.ui.project_repair import ProjectRepair
 from voicestudio.ui.shortcuts import ShortcutOverlay
 from voicestudio.ui.tasks import MainThreadGC, Tasks
 
 log = logging.getLogger(__name__)
 
-CACHE_SIZE = 8  # opened clips kept for going back and forth
 QUEUE_SETTLE_MS = 150  # threshold edits settle this long before queues are recomputed
 AUDIT_SETTLE_MS = 400  # labels, scores and threshold settle this long before the audit is recomputed
-CHANGE_POLL_MS = 2000  # how often the window looks for labels written by other programs
-LOOKBACK_EVENTS = 200  # event ids re-read each time: PostgreSQL may commit ids out of order
-LONG_CLIP_JOB = "Preparing the long recording"
+HISTORY_REREADS = 8  # clips whose histories are read again after one change, at most
 
 
 class MainWindow(QMainWindow):
@@ -85,16 +77,13 @@ class MainWindow(QMainWindow):
         self.settings_file = settings_file
         self.tasks = Tasks(on_error=self.show_error, parent=self)
         self.gc = MainThreadGC(parent=self)
-        self.ws: workspace.Workspace | None = None
-        self.threshold = 0.5
-        self.loaded: LoadedClip | None = None
-        self.current_clip_id: int | None = None
-        self.cache: OrderedDict[int, LoadedClip] = OrderedDict()
-        self.loading: set[int] = set()
-        self.write_in_flight = False
-        self.session_progress = SessionProgress()
-        self._closing = False
+        self.session: Session | None = None
+        self.closing = False
         self.last_error: str | None = None
+        self.clips = ClipControl(self)
+        self.labels = LabelControl(self)
+        self.projects = ProjectControl(self)
+        self.models = ModelControl(self)
 
         self.setWindowTitle("VoiceStudio")
         self.setAcceptDrops(True)
@@ -104,15 +93,9 @@ class MainWindow(QMainWindow):
         self.update_commands()
         self._restore_geometry()
         self._queue_timer = QTimer(self, singleShot=True, interval=QUEUE_SETTLE_MS)
-        self._queue_timer.timeout.connect(self._recompute_queue)
+        self._queue_timer.timeout.connect(self.recompute_queue)
         self._audit_timer = QTimer(self, singleShot=True, interval=AUDIT_SETTLE_MS)
         self._audit_timer.timeout.connect(self.refresh_audit)
-        # Other annotators (and the CLI) write to the same project: their labels show up here.
-        self._seen_events: set[int] = set()
-        self._seen_max = 0
-        self._change_poll_busy = False
-        self._change_timer = QTimer(self, interval=CHANGE_POLL_MS)
-        self._change_timer.timeout.connect(self._poll_changes)
         self.views.show_message("Opening the project…")
 
     # Building ------------------------------------------------------------------
@@ -131,7 +114,7 @@ class MainWindow(QMainWindow):
         self.clip_list = ClipList()
         self.clip_list.set_queue_name(self.settings.queue)
         self.clip_list.clip_selected.connect(self.show_clip)
-        self.clip_list.request_changed.connect(self._recompute_queue)
+        self.clip_list.request_changed.connect(self.recompute_queue)
         self.list_dock = self._dock("Clips", self.clip_list, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         self.label_panel = LabelPanel(self.actions_by_name)
@@ -141,7 +124,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.label_dock, self.audit_dock)
         self.model_panel = ModelPanel(self.tasks, self._model_path)
         self.model_dock = self._dock("Model", self.model_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.devices_panel = DevicesPanel(self.tasks, lambda: self.ws.project if self.ws else None,
+        self.devices_panel = DevicesPanel(self.tasks, lambda: self.session.project if self.session else None,
                                           self._model_path, self.show_error)
         self.devices_dock = self._dock("Devices", scrolling(self.devices_panel), Qt.DockWidgetArea.RightDockWidgetArea)
         for dock in (self.model_dock, self.devices_dock):
@@ -152,7 +135,7 @@ class MainWindow(QMainWindow):
         self.audit_panel.cell_clicked.connect(self.show_cell)
         self.audit_panel.settings_changed.connect(self._audit_settings_changed)
         self.audit_panel.threshold_chosen.connect(self._threshold_chosen)
-        self.audit_panel.write_card_requested.connect(self.write_threshold_to_card)
+        self.audit_panel.write_card_requested.connect(self.models.write_threshold_to_card)
 
         toolbar = QToolBar("Model")
         toolbar.setObjectName("modelToolbar")
@@ -174,8 +157,12 @@ class MainWindow(QMainWindow):
         self.player = Player(self)
         self.player.position_changed.connect(self.views.set_cursor)
         self.views.seek_requested.connect(self.seek)
-        self.views.range_settled.connect(self._range_settled)
+        self.views.range_settled.connect(self.clips.range_settled)
         self.views.threshold_dragged.connect(self.threshold_box.setValue)
+
+        # Enter or Esc in a field gives the keyboard back to the list (H labels, not types "h").
+        self.return_focus = ReturnFocus(self.clip_list.view, self.clip_list.filter, self.threshold_box,
+                                        self.label_panel.note)
 
         self.job_bar = JobBar(self.tasks)
         self.statusBar().addPermanentWidget(self.job_bar)
@@ -198,7 +185,7 @@ class MainWindow(QMainWindow):
         self.repair = ProjectRepair(self)
         menus = build_menus(self.menuBar(), self.actions_by_name)
         self.recent_menu = QMenu("Open &recent", self)
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(lambda: self.projects.fill_recent(self.recent_menu))
         file_actions = menus["File"].actions()
         after_open = file_actions[file_actions.index(self.actions_by_name["open_project"]) + 1]
         menus["File"].insertMenu(after_open, self.recent_menu)
@@ -209,14 +196,14 @@ class MainWindow(QMainWindow):
             menus["View"].addAction(dock.toggleViewAction())
 
     def window_state(self) -> WindowState:
-        ws = self.ws
+        session = self.session
         return WindowState(
-            has_project=ws is not None, has_clip=self.loaded is not None,
-            writable=ws is not None and not ws.project.read_only,
+            has_project=session is not None, has_clip=self.clips.loaded is not None,
+            writable=session is not None and not session.project.read_only,
             builtin_model=self._model_is_builtin(), audio_output=self.player.available)
 
     def _model_is_builtin(self) -> bool:
-        detector = self.ws.model.detector if self.ws is not None else None
+        detector = self.session.detector if self.session is not None else None
         return detector is not None and Path(detector.path).resolve() == DEFAULT_MODEL.resolve()
 
     def update_commands(self) -> None:
@@ -245,45 +232,31 @@ class MainWindow(QMainWindow):
         log.warning("%s", text, exc_info=error if isinstance(error, BaseException) else None)
         self.error_banner.add(text)
 
-    def _save_settings(self) -> None:
+    def save_settings(self) -> None:
         try:
             save_settings(self.settings, self.settings_file)
         except OSError as exc:
             self.show_error(f"could not save settings: {exc}")
 
-    # Projects ----------------------------------------------------------------------
+    # The open project -------------------------------------------------------------
     def open_project(self, target: str) -> None:
-        """Open the project at ``target`` on a worker; the clip list fills when it is ready."""
-        target = str(target)
+        self.projects.open(target)
 
-        def opening(progress, cancel):
-            return workspace.open_workspace(target, model_path=self.settings.model_path,
-                                            annotator=self.settings.annotator, progress=progress)
-
-        self.tasks.start_job(f"Opening {Path(target).name}", opening, on_done=self._project_ready,
-                             on_error=lambda exc: self._project_failed(target, exc))
-
-    def _project_failed(self, target: str, exc) -> None:
-        self.show_error(exc)
-        if self.ws is None:
-            self.views.show_message(f"Could not open the project {target}:\n{exc}\n\n"
-                                    "Use File ▸ New project or File ▸ Open project.")
-
-    def _project_ready(self, ws: workspace.Workspace) -> None:
-        if self._closing:
+    def attach(self, ws: workspace.Workspace) -> None:
+        """A project was opened (ProjectControl.open): it replaces the one shown."""
+        if self.closing:
             ws.project.close()
             return
-        old, self.ws = self.ws, ws
+        old, self.session = self.session, Session(ws, self.settings)
         if old is not None:
             old.project.close()
         self.tasks.bump("project")  # every result for the old project is dropped when it arrives
-        self.write_in_flight = False  # a write to the old project still finishes, but answers no one here
-        self.cache.clear()
-        self.loaded = self.current_clip_id = None
+        self.labels.project_changed()
+        self.clips.clear()
         self.settings.remember_project(ws.target)
-        self._save_settings()
+        self.save_settings()
         self.setWindowTitle(f"VoiceStudio — {ws.project.label}")
-        self._apply_model(ws.model)
+        self.use_model(ws.model, reset_list=False)
         self.clip_list.model.set_table(ws.table, self._queue_request())
         if ws.created_demo:
             self.statusBar().showMessage("This is the demo project: label with H / N / U, press ? for every shortcut", 20000)
@@ -294,148 +267,100 @@ class MainWindow(QMainWindow):
             self._select_first()
         self._show_session()
         self.devices_panel.refresh()
-        self._watch_changes()
+        self.projects.watch()
         if np.isnan(ws.table.score).any():
-            self.score_rest()  # the queues that use scores need every clip scored
+            self.models.score_rest()  # the queues that use scores need every clip scored
         self.schedule_audit()
         self.update_commands()
         self.project_opened.emit(ws.target)
         load_fast_fft()  # the window computes spectrograms: pay scipy.fft's import once, now
 
-    def new_project(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "New project", str(Path.home() / f"voices{PROJECT_SUFFIX}"),
-                                              f"VoiceStudio projects (*{PROJECT_SUFFIX})")
-        if path:
-            if not path.endswith(PROJECT_SUFFIX):
-                path += PROJECT_SUFFIX
-            self.open_project(path)
-
-    def choose_project(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()),
-                                              f"VoiceStudio projects (*{PROJECT_SUFFIX});;All files (*)")
-        if path:
-            self.open_project(path)
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for target in self.settings.recent_projects:
-            action = self.recent_menu.addAction(target)
-            action.triggered.connect(lambda _=False, t=target: self.open_project(t))
-        if not self.settings.recent_projects:
-            self.recent_menu.addAction("(none)").setEnabled(False)
+    def apply_changes(self, changes: Changes) -> None:
+        """The one place the window follows a change: list, views, history, audit, status bar."""
+        session = self.session
+        if not changes or session is None:
+            return
+        model = self.clip_list.model
+        if changes.table:
+            model.set_table(session.table, self._queue_request())
+            if session.current_clip_id is None or not self.clip_list.select_clip(session.current_clip_id):
+                session.current_clip_id = None
+                self._select_first()
+        elif changes.scores:
+            model.refresh_scores()
+        for row in sorted(changes.rows):
+            model.row_updated(row)
+        if changes.threshold:
+            self.views.set_threshold(session.threshold)
+            if self.clips.loaded is not None:
+                self.label_panel.show_verdict(self.clips.loaded.prediction, session.threshold,
+                                              self.clips.loaded.prediction_error)
+            self._queue_timer.start()  # the queue and its disagreement column follow once the value settles
+        reread = [c for c in changes.labels if c == session.current_clip_id or c in self.clips.cache]
+        for clip_id in reread[:HISTORY_REREADS]:
+            self.labels.refresh_history(clip_id)
+        self._show_session()
+        self.schedule_audit()
+        self.update_commands()
+        if changes.elsewhere and changes.rows:
+            count = len(changes.rows)
+            self.statusBar().showMessage(f"{count} clip{'s' * (count != 1)} labelled elsewhere", 5000)
+            self.labels_refreshed.emit(count)
 
     # Models and threshold ----------------------------------------------------------------
     @property
     def spec(self) -> FeatureSpec:
-        detector = self.ws.model.detector if self.ws else None
+        detector = self.session.detector if self.session else None
         return detector.spec if detector is not None else FeatureSpec()
 
-    def _apply_model(self, model: workspace.ModelChoice) -> None:
-        self.ws.model = model
+    def use_model(self, model: workspace.ModelChoice, *, reset_list: bool = True) -> None:
+        """Predict with ``model`` from now on: its scores, its threshold, its name on the toolbar."""
+        changes = self.session.use_model(model)
         self.tasks.bump("model")
-        self.loading.clear()  # requests for the old model are dropped: a clip may be requested again
+        self.clips.forget()  # requests and clips for the old model are dropped: a clip may be requested again
         detector = model.detector
         self.model_label.setText(detector.card.name if detector is not None else "none")
         self.model_label.setToolTip(str(detector.path) if detector is not None else "")
         if model.warning:
             self.show_error(model.warning)
-        self.ws.table.set_scores(model.scores)
-        self.threshold = self.settings.threshold if self.settings.threshold is not None else model.threshold
         self.threshold_box.blockSignals(True)
-        self.threshold_box.setValue(self.threshold)
+        self.threshold_box.setValue(self.session.threshold)
         self.threshold_box.blockSignals(False)
         if not self.model_dock.visibleRegion().isEmpty():  # a tab behind another is "visible" but unseen
             self.model_panel.inspect_current()
         else:
             self.model_panel.inspection = None  # read again when the panel is shown
-        self.update_commands()
+        if reset_list:
+            self.apply_changes(changes)
 
     def _model_path(self) -> str | None:
-        detector = self.ws.model.detector if self.ws else None
+        detector = self.session.detector if self.session else None
         return str(detector.path) if detector is not None else None
 
     def _model_visibility(self, visible: bool) -> None:
         if visible and self.model_panel.inspection is None:
             self.model_panel.inspect_current()
 
-    def use_builtin_model(self) -> None:
-        self.switch_model("")
-
-    def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()),
-                                              "TensorFlow Lite models (*.tflite);;All files (*)")
-        if path:
-            self.switch_model(path)
-
-    def switch_model(self, path: str) -> None:
-        """Load another model; the visible clip is re-scored at once, the rest in the background."""
-        if self.ws is None:
-            return
-        self.tasks.submit(workspace.load_model, self.ws.project, path, fallback=False, current=("project",),
-                          on_done=lambda m: self._model_loaded(path, m))
-
-    def _model_loaded(self, path: str, model: workspace.ModelChoice) -> None:
-        if self.ws is None or model.detector is None:
-            self.show_error(model.warning or "no model loaded")
-            return
-        self.settings.model_path = path
-        self.settings.threshold = None  # a new model brings its own card's threshold
-        self._save_settings()
-        self._apply_model(model)
-        self.cache.clear()
-        self.clip_list.model.refresh_scores()
-        self._recompute_queue()
-        if self.current_clip_id is not None:
-            self.show_clip(self.current_clip_id, force=True)
-        self.score_rest()
-
-    def score_rest(self) -> None:
-        """Score every clip without a prediction from the current model, in the background."""
-        ws = self.ws
-        if ws is None or ws.model.detector is None:
-            return
-        def scoring(progress, cancel):
-            report = score_project(ws.project, ws.model.detector, progress=progress, cancel=cancel, workers=1)
-            return report, workspace.model_scores(ws.project, ws.model.model_id)
-
-        def scored(result):
-            report, scores = result
-            ws.table.set_scores(scores)
-            self.clip_list.model.refresh_scores()
-            self.schedule_audit()
-            failed = ""
-            if report.failures:  # each failed clip shows its reason when opened; the first one is named here
-                first = report.failures[0]
-                failed = f", {len(report.failures)} failed ({Path(first.path).name}: {first.reason})"
-            if report.scored or report.failures:
-                self.statusBar().showMessage(f"Scored {report.scored} clips{failed}", 10000)
-
-        self.tasks.start_job(f"Scoring with {ws.model.detector.card.name}", scoring, on_done=scored,
-                             current=("project", "model"))
-
     def set_threshold(self, value: float) -> None:
-        self.threshold = float(value)
-        card = self.ws.model.threshold if self.ws is not None and self.ws.model.detector is not None else None
-        # Remembered only when it differs from the card's, so a new model brings its own.
-        self.settings.threshold = None if card is not None and abs(self.threshold - card) < 1e-9 else self.threshold
-        self.views.set_threshold(self.threshold)
-        if self.loaded is not None:
-            self.label_panel.show_verdict(self.loaded.prediction, self.threshold, self.loaded.prediction_error)
-        self._queue_timer.start()  # the queue and its disagreement column follow once the value settles
-        self.schedule_audit()
+        if self.session is not None:
+            self.apply_changes(self.session.set_threshold(value))
 
-    def _queue_request(self) -> QueueRequest:
-        return QueueRequest(self.clip_list.queue_name, self.threshold, self.settings.uncertain_margin,
-                            self.clip_list.filter.text().strip(), self.audit_panel.consensus())
+    def _queue_request(self):
+        return self.session.queue_request(self.clip_list.queue_name, self.clip_list.filter.text(),
+                                          self.audit_panel.consensus())
 
-    def _recompute_queue(self) -> None:
+    def recompute_queue(self) -> None:
+        """The queue, filter, threshold or consensus changed: list the rows that now belong."""
         self.settings.queue = self.clip_list.queue_name
         model = self.clip_list.model
+        if self.session is None or model.table is None:
+            return
         request = self._queue_request()
-        if model.table is None or request == model.request:
+        if request == model.request:
             return
         model.set_request(request)
-        if self.current_clip_id is None or not self.clip_list.select_clip(self.current_clip_id):
+        current = self.session.current_clip_id
+        if current is None or not self.clip_list.select_clip(current):
             self._select_first()
         self._show_session()
 
@@ -455,17 +380,17 @@ class MainWindow(QMainWindow):
 
     def refresh_audit(self) -> None:
         """Audit a snapshot of the clip table on a worker; a newer request drops older results."""
-        ws = self.ws
-        if ws is None:
+        session = self.session
+        if session is None:
             return
         self.tasks.bump("audit")  # a newer request drops older results
-        detector = ws.model.detector
+        detector = session.detector
 
         def done(audit):
             self.audit_panel.show_audit(audit)
             self.audit_shown.emit(audit)
 
-        self.tasks.submit(audit_table, ws.table.snapshot(), threshold=self.threshold,
+        self.tasks.submit(audit_table, session.table.snapshot(), threshold=session.threshold,
                           consensus=self.audit_panel.consensus(), goals=(self.audit_panel.goal(),),
                           model_name=detector.card.name if detector is not None else None, on_done=done,
                           current=("project", "audit"))
@@ -473,274 +398,43 @@ class MainWindow(QMainWindow):
     def show_cell(self, cell: str) -> None:
         """A confusion-matrix cell was clicked: list its clips."""
         self.clip_list.set_queue_name(cell)
-        self._recompute_queue()
+        self.recompute_queue()
 
     def _threshold_chosen(self, value: float) -> None:
         self.threshold_box.setValue(round(value, 3))
 
-    def write_threshold_to_card(self, pick) -> None:
-        ws = self.ws
-        if ws is None or ws.model.detector is None:
-            return
-        path = str(ws.model.detector.path)
+    # Moving through the queue -------------------------------------------------------------
+    def show_clip(self, clip_id: int, force: bool = False) -> None:
+        self.clips.show(clip_id, force)
 
-        def written(card_path):
-            self.statusBar().showMessage(f"Threshold {pick.threshold:g} written to {card_path}", 15000)
-            self.switch_model(path)  # reload: the card's threshold becomes the window's
-
-        self.tasks.submit(write_threshold, ws.model.detector, pick, consensus=self.audit_panel.consensus(),
-                          source=ws.project.label, on_done=written, current=("project",))
-
-    # Showing a clip --------------------------------------------------------------------
     def _select_first(self) -> None:
         """The queue's first clip, or a word on why there is none."""
         if self.clip_list.model.rowCount():
             self.clip_list.select_row(0)
-        elif self.ws is not None and len(self.ws.table):
-            self.current_clip_id = self.loaded = None
+        elif self.session is not None and len(self.session.table):
+            # Nothing listed: nothing shown, played or labelled either.
+            self.session.current_clip_id = None
+            self.clips.loaded = None
+            self.player.set_audio(np.zeros(0, np.float32), 16000)
+            self.label_panel.show_clip(None, self.settings.annotator)
             self.update_commands()
-            self.views.show_message(f"No clips in the queue “{self.clip_list.queue.currentText()}”.\n"
-                                    "Choose another queue above the clip list.")
-
-    def show_clip(self, clip_id: int, force: bool = False) -> None:
-        if self.ws is None or (clip_id == self.current_clip_id and not force):
-            return
-        self.current_clip_id = clip_id
-        self.player.stop()
-        if clip_id in self.cache:
-            self.cache.move_to_end(clip_id)
-            self._apply(self.cache[clip_id])
-        else:
-            self._request(clip_id)
-        self._prefetch()
-
-    def _request(self, clip_id: int) -> None:
-        if clip_id in self.loading:
-            return
-        self.loading.add(clip_id)
-        ws = self.ws
-        model = ws.model
-
-        def done(loaded: LoadedClip):
-            self.loading.discard(clip_id)
-            self.cache[clip_id] = loaded
-            while len(self.cache) > CACHE_SIZE:
-                self.cache.popitem(last=False)
-            if loaded.prediction is not None:
-                self._set_score(clip_id, loaded.prediction.clip_score)
-            if clip_id == self.current_clip_id:
-                self._apply(loaded)
-
-        def failed(exc):
-            self.loading.discard(clip_id)
-            if clip_id == self.current_clip_id:
-                self.views.show_message(f"Could not open clip {clip_id}:\n{exc}")
-            self.show_error(exc)
-
-        self.tasks.submit(load_clip, ws.project, clip_id, self.spec, detector=model.detector,
-                          model_id=model.model_id, on_done=done, on_error=failed, current=("project", "model"))
-
-    def _prefetch(self) -> None:
-        """Open the clip that comes next in the queue before it is asked for."""
-        row = self.clip_list.current_row()
-        following = self.clip_list.model.next_row(row, skip_labelled=self._skips_labelled())
-        clip_id = self.clip_list.model.clip_id(following) if following is not None else None
-        if clip_id is not None and clip_id not in self.cache:
-            self._request(clip_id)
-
-    def _apply(self, loaded: LoadedClip) -> None:
-        self.loaded = loaded
-        self.update_commands()
-        self.label_panel.show_clip(loaded, self.settings.annotator)
-        self.label_panel.show_verdict(loaded.prediction, self.threshold, loaded.prediction_error)
-        if loaded.error is not None:
-            self.player.set_audio([], 16000)
-            advice = ("Its labels stay with the recording it was made from; import the folder again to add "
-                      "the new audio. Move on with → ." if loaded.source_changed
-                      else "You can still label it, or move on with → .")
-            self.views.show_message(f"This clip cannot be shown.\n\n{loaded.error}\n\n{advice}")
-            self.clip_shown.emit(loaded.clip_id)
-            return
-        opened = loaded.opened
-        # Short clips draw every sample; the envelope is the overview of a long recording.
-        self.views.show_clip(opened.duration_s, opened.detail, opened.envelope if opened.is_long else None)
-        self.views.set_prediction(loaded.prediction, self.threshold)
-        self.player.set_audio(opened.detail.samples, opened.detail.sample_rate, opened.detail.start_s)
-        if opened.is_long:
-            self._prepare_long_clip(loaded)
-        self.clip_shown.emit(loaded.clip_id)
-
-    def _prepare_long_clip(self, loaded: LoadedClip) -> None:
-        """A long recording: its envelope and (if missing) its prediction, in the background."""
-        clip, ws = loaded.clip, self.ws
-        model = ws.model
-
-        def work(progress, cancel):
-            envelope = stream_envelope(clip.path, clip.start_s, clip.end_s, cancel=cancel,
-                                       progress=lambda done, total: progress(Progress(done, total, clip.path)))
-            prediction, failure = loaded.prediction, None
-            if prediction is None and model.detector is not None and not cancel.is_set():
-                progress(Progress(0, None, "predicting"))
-                try:
-                    prediction = predict_and_store(ws.project, model.detector, model.model_id, clip)
-                except ModelError as exc:  # the interpreter failed on this recording: show it and why
-                    failure = exc.reason
-            return envelope, prediction, failure
-
-        def done(result):
-            envelope, prediction, failure = result
-            updated = replace(loaded, opened=replace(loaded.opened, envelope=envelope), prediction=prediction,
-                              prediction_error=failure)
-            self.cache[clip.id] = updated
-            if self.current_clip_id == clip.id:
-                self.loaded = updated
-                self.views.set_envelope(envelope)
-                self.views.set_prediction(prediction, self.threshold)
-                self.label_panel.show_verdict(prediction, self.threshold, failure)
-            if prediction is not None:
-                self._set_score(clip.id, prediction.clip_score)
-
-        self.tasks.start_job(LONG_CLIP_JOB, work, on_done=done, current=("project", "model"))
-
-    def _set_score(self, clip_id: int, score: float) -> None:
-        """A clip was just scored: show it in its row."""
-        table = self.ws.table
-        row = table.row_of(clip_id)
-        if row is not None and table.score[row] != score:
-            table.score[row] = score
-            self.clip_list.model.row_updated(row)
-
-    def _range_settled(self, low: float, high: float) -> None:
-        """Zoomed or panned a long recording: decode and draw the part on screen."""
-        loaded = self.loaded
-        if loaded is None or loaded.opened is None or not loaded.opened.is_long:
-            return
-        width = high - low
-        if width > MAX_DETAIL_S:
-            self.views.show_detail_hint()
-            return
-        detail = self.views.detail
-        if detail is not None and detail.start_s <= low and high <= detail.end_s and \
-                detail.end_s - detail.start_s <= 4 * width:
-            return
-        start, end = max(0.0, low - width / 2), min(loaded.opened.duration_s, high + width / 2)
-        self.tasks.bump("detail")  # a newer range drops older results
-        clip = loaded.clip
-
-        def done(detail):
-            if self.current_clip_id == clip.id:
-                self.views.set_detail(detail)
-                self.player.set_audio(detail.samples, detail.sample_rate, detail.start_s)
-
-        self.tasks.submit(load_detail, clip.path, clip.start_s, start, end, self.spec, on_done=done,
-                          current=("project", "detail"))
-
-    # Labelling --------------------------------------------------------------------
-    def label_human(self) -> None:
-        self._label("human")
-
-    def label_nonhuman(self) -> None:
-        self._label("nonhuman")
-
-    def label_unsure(self) -> None:
-        self._label("unsure")
-
-    def _ensure_annotator(self) -> str | None:
-        if not self.settings.annotator:
-            name, ok = QInputDialog.getText(self, "Your name", "Labels are stored with the annotator's name.\n"
-                                            "Your name:", text=default_annotator())
-            if not ok or not name.strip():
-                return None
-            try:
-                name = check_annotator(name)
-            except AnnotatorError as exc:  # never saved: every label would fail with it
-                self.show_error(str(exc))
-                return None
-            self.settings.annotator = name
-            self._save_settings()
-            if self.ws is not None:
-                self.ws.table.annotator = self.settings.annotator
-        return self.settings.annotator
-
-    def _label(self, value: str) -> None:
-        # One label per key press: while a write is in flight, further presses are ignored.
-        if self.write_in_flight or self.ws is None or self.loaded is None:
-            return
-        annotator = self._ensure_annotator()
-        if annotator is None:
-            return
-        self.write_in_flight = True
-        clip_id = self.loaded.clip_id
-        note = self.label_panel.take_note()
-        self.tasks.submit(label_clip, self.ws.project, clip_id, value, annotator=annotator, note=note,
-                          lane="write", on_done=lambda event: self._labelled(event, advance=True),
-                          on_error=self._write_failed, current=("project",))
-
-    def undo_label(self) -> None:
-        if self.write_in_flight or self.ws is None or not self.settings.annotator:
-            return
-        self.write_in_flight = True
-        self.tasks.submit(undo_last, self.ws.project, annotator=self.settings.annotator, lane="write",
-                          on_done=self._undone, on_error=self._write_failed, current=("project",))
-
-    def _write_failed(self, exc) -> None:
-        self.write_in_flight = False
-        self.show_error(f"the label was not saved: {exc}")
-
-    def _undone(self, event: dict | None) -> None:
-        if event is None:
-            self.write_in_flight = False
-            self.statusBar().showMessage("Nothing left to undo", 5000)
-            return
-        self.session_progress.labelled = max(0, self.session_progress.labelled - 1)
-        self._labelled(event, advance=False)
-        self.clip_list.select_clip(event["clip_id"])  # back to the clip whose label was undone
-
-    def _labelled(self, event: dict, *, advance: bool) -> None:
-        """The event is in the database: show it, then move on."""
-        self.write_in_flight = False
-        ws = self.ws
-        row = ws.table.record(event["clip_id"], event["annotator"], event["event_id"], event["value"])
-        self._seen_events.add(event["event_id"])
-        if row is not None:
-            self.clip_list.model.row_updated(row)
-        self._refresh_history(event["clip_id"])
-        if advance:
-            self.session_progress.labelled += 1
-        self._show_session()
-        self.schedule_audit()
-        self.label_written.emit(event)
-        if advance and self.auto_advance.isChecked():
-            self.next_clip()
-
-    def _refresh_history(self, clip_id: int) -> None:
-        """The clip's history changed: re-read it (cheap) and redraw the panel if it is shown."""
-        ws = self.ws
-
-        def read():
-            with ws.project.session() as session:
-                return label_records(session, clip_id)
-
-        def done(history):
-            if clip_id in self.cache:
-                self.cache[clip_id] = replace(self.cache[clip_id], history=history)
-            if self.loaded is not None and self.loaded.clip_id == clip_id:
-                self.loaded = replace(self.loaded, history=history)
-                self.label_panel.show_clip(self.loaded, self.settings.annotator)
-
-        self.tasks.submit(read, on_done=done, current=("project",))
+            queue, text = self.clip_list.queue.currentText(), self.clip_list.filter.text().strip()
+            if text:
+                self.views.show_message(f"No clip in the queue “{queue}” matches the filter “{text}”.\n"
+                                        "Clear the filter box above the clip list to see them.")
+            else:
+                self.views.show_message(f"No clips in the queue “{queue}”.\n"
+                                        "Choose another queue above the clip list.")
 
     def _show_session(self) -> None:
-        self.label_panel.show_session(self.session_progress, self.clip_list.model.remaining())
+        if self.session is not None:
+            self.label_panel.show_session(self.session.progress, self.clip_list.model.remaining())
 
-    def _skips_labelled(self) -> bool:
+    def skips_labelled(self) -> bool:
         return self.clip_list.queue_name in ("unlabelled", "uncertain")
 
-    def edit_note(self) -> None:
-        self.label_panel.note.setFocus()
-
     def next_clip(self) -> None:
-        row = self.clip_list.model.next_row(self.clip_list.current_row(), skip_labelled=self._skips_labelled())
+        row = self.clip_list.model.next_row(self.clip_list.current_row(), skip_labelled=self.skips_labelled())
         if row is None:
             self.statusBar().showMessage("End of the queue", 5000)
             return
@@ -798,221 +492,6 @@ class MainWindow(QMainWindow):
             self.views.setFocus()
         super().keyPressEvent(event)
 
-    # Import -------------------------------------------------------------------
-    def choose_import_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import audio files", str(Path.home()))
-        if paths:
-            self.import_paths(paths)
-
-    def choose_import_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Import a folder", str(Path.home()))
-        if path:
-            self.import_paths([path])
-
-    def import_paths(self, paths: list[str]) -> None:
-        """Import files and folders with progress and cancel, then score what is new."""
-        ws = self.ws
-        if ws is None:
-            self.show_error("open a project before importing")
-            return
-
-        def importing(progress, cancel):
-            report = import_paths(ws.project, paths, progress=progress, cancel=cancel)
-            return report, workspace.reload_table(ws.project, self.settings.annotator, ws.model.model_id)
-
-        def imported(result):
-            report, table = result
-            self._replace_table(table)
-            failed = f", {len(report.failures)} failed (see the log)" if report.failures else ""
-            for problem in report.failures:
-                log.warning("import: %s: %s", problem.path, problem.reason)
-            cancelled = " (cancelled)" if report.cancelled else ""
-            self.statusBar().showMessage(f"Imported {report.clips_added} new clips{failed}{cancelled}", 15000)
-            self.score_rest()
-
-        self.tasks.start_job("Importing", importing, on_done=imported, current=("project",))
-
-    def choose_import_labels(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels", str(Path.home()),
-                                              "Labels (*.csv *.json);;CSV (*.csv);;Label Studio JSON (*.json)")
-        if path:
-            self.import_label_file(path)
-
-    def import_label_file(self, path: str) -> None:
-        """Labels from a CSV or a Label Studio export, in one transaction; the list follows."""
-        ws = self.ws
-        if ws is None or self._ensure_annotator() is None:
-            return
-
-        def importing(progress, cancel):
-            from voicestudio.dataset.interchange import import_labels
-
-            report = import_labels(ws.project, path, default_annotator=self.settings.annotator)
-            return report, workspace.reload_table(ws.project, self.settings.annotator, ws.model.model_id)
-
-        def imported(result):
-            report, table = result
-            self._replace_table(table)
-            for problem in report.failures:
-                log.warning("label import: %s: %s", path, problem)
-            failed = f", {len(report.failures)} rows failed (see the log)" if report.failures else ""
-            self.statusBar().showMessage(f"Imported {report.labelled} labels ({report.unchanged} unchanged){failed}", 15000)
-
-        self.tasks.start_job(f"Importing labels from {Path(path).name}", importing, on_done=imported,
-                             current=("project",))
-
-    # Other programs' labels -------------------------------------------------------
-    def refresh(self) -> None:
-        """Read the whole project again (View ▸ Refresh, F5); new clips imported elsewhere appear."""
-        ws = self.ws
-        if ws is None:
-            return
-
-        def read():
-            return workspace.last_event_id(ws.project), workspace.reload_table(
-                ws.project, self.settings.annotator, ws.model.model_id)
-
-        def done(result):
-            self._seen_max, table = result
-            self._seen_events.clear()
-            self._replace_table(table)
-            self.statusBar().showMessage("Refreshed from the project", 5000)
-
-        self.tasks.submit(read, on_done=done, current=("project",))
-
-    def _watch_changes(self) -> None:
-        def started(last_id: int) -> None:
-            self._seen_max = last_id
-            self._seen_events.clear()
-            self._change_timer.start()
-
-        self.tasks.submit(workspace.last_event_id, self.ws.project, on_done=started, current=("project",))
-
-    def _poll_changes(self) -> None:
-        ws = self.ws
-        if ws is None or self._change_poll_busy or self._closing:
-            return
-        self._change_poll_busy = True
-
-        def failed(exc) -> None:
-            self._change_poll_busy = False  # a busy or unreachable database: try again next time
-
-        self.tasks.submit(workspace.changes_since, ws.project, max(0, self._seen_max - LOOKBACK_EVENTS),
-                          on_done=lambda changes: self._apply_changes(ws, changes), on_error=failed)
-
-    def _apply_changes(self, ws, changes: workspace.Changes) -> None:
-        self._change_poll_busy = False
-        if ws is not self.ws:
-            return
-        newest = int(ws.table.ids.max()) if len(ws.table) else 0
-        if changes.clips != len(ws.table) or changes.newest_clip != newest:
-            self.refresh()  # clips were imported (or replaced) elsewhere
-            return
-        rows, clips = set(), set()
-        for event_id, clip_id, annotator, value in changes.events:
-            if event_id in self._seen_events:
-                continue
-            self._seen_events.add(event_id)
-            row = ws.table.record(clip_id, annotator, event_id, value)
-            if row is not None:
-                rows.add(row)
-                clips.add(clip_id)
-        if changes.events:
-            self._seen_max = max(self._seen_max, changes.events[-1][0])
-            self._seen_events = {i for i in self._seen_events if i > self._seen_max - 2 * LOOKBACK_EVENTS}
-        if not rows:
-            return
-        for row in rows:
-            self.clip_list.model.row_updated(row)
-        if self.current_clip_id in clips:
-            self._refresh_history(self.current_clip_id)
-        self.schedule_audit()
-        self.statusBar().showMessage(f"{len(rows)} clip{'s' * (len(rows) != 1)} labelled elsewhere", 5000)
-        self.labels_refreshed.emit(len(rows))
-
-    def choose_path_map(self) -> None:
-        text, ok = QInputDialog.getMultiLineText(
-            self, "Audio locations on this machine",
-            "A shared project stores each file's path as it was imported. If the audio is somewhere\n"
-            "else on this machine, give one STORED_PREFIX=LOCAL_PREFIX per line, e.g.\n"
-            "/mnt/team/audio=/Volumes/team/audio", self.settings.path_map.replace(";", "\n"))
-        if ok:
-            self.set_path_map(text)
-
-    def set_path_map(self, text: str) -> bool:
-        """Use and remember a path map; False (and a message) when it is malformed."""
-        from voicestudio import pathmap
-
-        try:
-            parsed = pathmap.PathMap.parse(text)
-        except ValueError as exc:
-            self.show_error(exc)
-            return False
-        self.settings.path_map = "; ".join(f"{stored}={local}" for stored, local in parsed.pairs)
-        self._save_settings()
-        pathmap.use(parsed)
-        self.cache.clear()  # clips read through the old map are read again
-        if self.current_clip_id is not None:
-            self.show_clip(self.current_clip_id, force=True)
-        self.statusBar().showMessage(f"Audio locations: {parsed.describe() or 'as stored'}", 10000)
-        return True
-
-    def _replace_table(self, table) -> None:
-        self.ws.table = table
-        self.clip_list.model.set_table(table, self._queue_request())
-        if self.current_clip_id is None or not self.clip_list.select_clip(self.current_clip_id):
-            self.current_clip_id = None
-            self._select_first()
-        self._show_session()
-        self.schedule_audit()
-        self.update_commands()
-
-    def choose_export_labels(self) -> None:
-        if self.ws is None:
-            return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export labels", str(Path.home() / "labels.csv"),
-                                                   "CSV (*.csv);;Label Studio JSON (*.json)")
-        if path:
-            if not path.lower().endswith((".csv", ".json")):
-                path += ".json" if "json" in chosen.lower() else ".csv"
-            self.export_label_file(path)
-
-    def export_label_file(self, path: str) -> None:
-        from voicestudio.dataset.interchange import export_labels
-
-        def done(result):
-            self.statusBar().showMessage(f"Wrote {result.labels} labels of {result.clips} clips to {result.path}", 15000)
-
-        # The save dialog has asked before replacing a file; the project itself is refused all the same.
-        self.tasks.submit(export_labels, self.ws.project, path, force=True, on_done=done)
-
-    def choose_export(self) -> None:
-        if self.ws is None:
-            return
-        annotators = sorted({who for votes in self.ws.table.votes.values() for who in votes})
-        dialog = ExportDialog(self.ws.project.label, annotators, self.audit_panel.consensus(), self)
-        if dialog.exec():
-            self.export(dialog.target(), dialog.options())
-
-    def export(self, out, options) -> None:
-        """Export the labelled set as a job: progress in the status bar, Cancel leaves nothing behind."""
-        ws = self.ws
-
-        def exporting(progress, cancel):
-            return export_dataset(ws.project, out, options, detector=ws.model.detector, progress=progress, cancel=cancel)
-
-        def exported(result):
-            if result.cancelled:
-                self.statusBar().showMessage("Export cancelled: nothing was written", 10000)
-            else:
-                for failure in result.failures:
-                    log.warning("export: %s (clip %s): %s", failure.source, failure.clip_id, failure.reason)
-                failed = f"; {len(result.failures)} clips failed (see the log)" if result.failures else ""
-                self.statusBar().showMessage(f"Exported {len(result.written)} clips to {result.out}{failed}", 20000)
-            self.export_finished.emit(result)
-
-        self.tasks.start_job(f"Exporting to {Path(out).name}", exporting, on_done=exported)
-
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -1021,22 +500,22 @@ class MainWindow(QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.import_paths(paths)
+            self.projects.import_audio(paths)
 
     # Closing -------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        self._closing = True
+        self.closing = True
         self._audit_timer.stop()
         self._queue_timer.stop()
-        self._change_timer.stop()
+        self.projects.stop()
         self.player.stop()
         state = QSettings()
         state.setValue("window/geometry", self.saveGeometry())
         state.setValue("window/state", self.saveState())
         state.sync()
         self.tasks.shutdown()  # waits for a label write in flight: it is never dropped
-        self._save_settings()
-        if self.ws is not None:
-            self.ws.project.close()
+        self.save_settings()
+        if self.session is not None:
+            self.session.project.close()
         self.gc.stop()
         super().closeEvent(event)

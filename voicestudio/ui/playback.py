@@ -1,16 +1,54 @@
 """Playback of the clip shown, with a position for the cursor, seeking and looping.
 
-Audio goes to the default output through QAudioSink in push mode from an
-in-memory buffer. With no output device (a server, CI, a broken sound setup)
-the player says so once and every other part of the window works as usual.
+Audio goes to the default output through QAudioSink, which pulls it from an
+in-memory source; a looped region is one stream that wraps around (a new sink
+per repeat would wait for the sound server each time: 1.5 s of silence between
+repeats on PulseAudio). With no output device (a server, CI, a broken sound
+setup) the player says so once and every other part of the window works as usual.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal
+from PySide6.QtCore import QIODevice, QObject, QTimer, Signal
 
 CURSOR_INTERVAL_MS = 30
+
+
+class LoopingSource(QIODevice):
+    """Encoded audio read from ``start`` on; with ``looping`` it wraps to the beginning for ever."""
+
+    def __init__(self, data: bytes, start: int, looping: bool, parent=None):
+        super().__init__(parent)
+        self.data = data
+        self.offset = start
+        self.looping = looping and len(data) > 0
+        self.open(QIODevice.OpenModeFlag.ReadOnly)
+
+    def readData(self, maxlen: int) -> bytes:
+        out = bytearray()
+        while len(out) < maxlen:
+            if self.offset >= len(self.data):
+                if not self.looping:
+                    break
+                self.offset = 0
+            chunk = self.data[self.offset:self.offset + maxlen - len(out)]
+            out += chunk
+            self.offset += len(chunk)
+        return bytes(out)
+
+    def writeData(self, data) -> int:
+        return -1
+
+    def bytesAvailable(self) -> int:
+        left = len(self.data) if self.looping else len(self.data) - self.offset
+        return left + super().bytesAvailable()
+
+    def isSequential(self) -> bool:
+        return True
+
+    def atEnd(self) -> bool:
+        return not self.looping and self.offset >= len(self.data)
 
 
 class Player(QObject):
@@ -22,14 +60,26 @@ class Player(QObject):
         self.samples = np.zeros(0, np.float32)
         self.sample_rate = 16000
         self.offset_s = 0.0
-        self.loop: tuple[float, float] | None = None
+        self._loop: tuple[float, float] | None = None
         self._sink = None
-        self._buffer: QBuffer | None = None
+        self._buffer: LoopingSource | None = None
         self._start_s = 0.0
+        self._span = (0.0, 0.0)  # what the source holds, in seconds of the clip
         self._position_s = 0.0
         self._timer = QTimer(self, interval=CURSOR_INTERVAL_MS)
         self._timer.timeout.connect(self._tick)
         self.unavailable_reason = self._find_output()
+
+    @property
+    def loop(self) -> tuple[float, float] | None:
+        """The region played over and over, in seconds of the clip; None plays to the end."""
+        return self._loop
+
+    @loop.setter
+    def loop(self, region: tuple[float, float] | None) -> None:
+        self._loop = region
+        if region is None and self._buffer is not None:
+            self._buffer.looping = False  # the repeat under way plays to the region's end, then stops
 
     @property
     def available(self) -> bool:
@@ -94,16 +144,25 @@ class Player(QObject):
         from PySide6.QtMultimedia import QAudioSink
 
         self._stop_sink()
-        end_s = min(self.loop[1], self.end_s) if self.loop is not None else self.end_s
-        data = self._encode(self.samples[max(0, self._index(start_s)):self._index(end_s)])
-        self._buffer = QBuffer(self)
-        self._buffer.setData(QByteArray(data))
-        self._buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        if self.loop is not None:  # the region, entered at start_s, round and round
+            first, last = max(self.offset_s, self.loop[0]), min(self.loop[1], self.end_s)
+            data = self._encode(self.samples[max(0, self._index(first)):self._index(last)])
+            start = self._bytes_at(start_s - first)
+        else:
+            first, last = start_s, self.end_s
+            data = self._encode(self.samples[max(0, self._index(first)):])
+            start = 0
+        self._buffer = LoopingSource(data, min(start, len(data)), looping=self.loop is not None, parent=self)
         self._sink = QAudioSink(self._device, self._format, self)
-        self._start_s = start_s
+        self._start_s, self._span = start_s, (first, last)
         self._sink.start(self._buffer)
         self._timer.start()
         self.playing_changed.emit(True)
+
+    def _bytes_at(self, seconds: float) -> int:
+        """The byte offset of a whole frame ``seconds`` into encoded audio."""
+        frame = self._format.bytesPerFrame()
+        return max(0, int(seconds * self._format.sampleRate())) * frame
 
     def _encode(self, samples: np.ndarray) -> bytes:
         """Samples at the output's rate, channel count and sample format."""
@@ -175,6 +234,12 @@ class Player(QObject):
             self._finished()
 
     def _update_position(self) -> None:
-        if self._sink is not None:
-            self._position_s = self._start_s + self._sink.processedUSecs() / 1e6
-            self.position_changed.emit(self._position_s)
+        if self._sink is None:
+            return
+        played = self._sink.processedUSecs() / 1e6
+        first, last = self._span
+        if self._buffer is not None and self._buffer.looping and last > first:
+            self._position_s = first + (self._start_s - first + played) % (last - first)
+        else:
+            self._position_s = self._start_s + played
+        self.position_changed.emit(self._position_s)

@@ -77,7 +77,7 @@ class ProjectRepair(QObject):
         return self.box
 
     def _ask_for_project(self, title: str) -> str | None:
-        ws = self.window.ws
-        start = ws.project.label if ws is not None and ws.project.is_sqlite else str(Path.home())
+        session = self.window.session
+        start = session.project.label if session is not None and session.project.is_sqlite else str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self.window, title, start, _PROJECT_FILES)
         return path or None

@@ -51,7 +51,7 @@ def render_views(project_path: Path, workdir: Path) -> str:
     window.show()
     try:
         window.open_project(str(project_path))
-        _wait(window.clip_shown, lambda: window.loaded is not None, "drawing the first clip")
+        _wait(window.clip_shown, lambda: window.clips.loaded is not None, "drawing the first clip")
         views = window.views
         _wait(window.clip_shown, lambda: views.spec_image.image is not None and views.mfcc_image.image is not None,
               "drawing the spectrogram and MFCC")

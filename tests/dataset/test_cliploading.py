@@ -4,7 +4,7 @@ import pytest
 
 from audiofiles import speechlike, write
 from voicestudio.audio.features import FeatureSpec
-from voicestudio.dataset.clipview import load_clip
+from voicestudio.dataset.cliploading import load_clip
 from voicestudio.dataset.importer import import_paths
 from voicestudio.dataset.labels import label_clip, undo_last
 from voicestudio.dataset.workspace import load_model, open_workspace

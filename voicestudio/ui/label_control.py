@@ -1,0 +1,109 @@
+"""Labelling: one label per key press on a worker's write lane, undo, the clip's history, and
+the annotator's name asked once."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QInputDialog
+
+from voicestudio.annotators import AnnotatorError, check_annotator
+from voicestudio.dataset.cliploading import label_records
+from voicestudio.dataset.labels import label_clip, undo_last
+from voicestudio.settings import default_annotator
+
+
+class LabelControl(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.write_in_flight = False  # one label per key press: further presses wait for this one
+
+    def human(self) -> None:
+        self.label("human")
+
+    def nonhuman(self) -> None:
+        self.label("nonhuman")
+
+    def unsure(self) -> None:
+        self.label("unsure")
+
+    def edit_note(self) -> None:
+        self.window.label_panel.note.setFocus()
+
+    def ensure_annotator(self) -> str | None:
+        """The annotator's name, asked (and checked, and saved) the first time it is needed."""
+        window = self.window
+        if not window.settings.annotator:
+            name, ok = QInputDialog.getText(window, "Your name", "Labels are stored with the annotator's name.\n"
+                                            "Your name:", text=default_annotator())
+            if not ok or not name.strip():
+                return None
+            try:
+                name = check_annotator(name)
+            except AnnotatorError as exc:  # never saved: every label would fail with it
+                window.show_error(str(exc))
+                return None
+            window.settings.annotator = name
+            if window.session is not None:
+                window.session.set_annotator(name)
+            window.save_settings()
+        return window.settings.annotator
+
+    def label(self, value: str) -> None:
+        window, session = self.window, self.window.session
+        loaded = window.clips.loaded
+        if self.write_in_flight or session is None or loaded is None:
+            return
+        annotator = self.ensure_annotator()
+        if annotator is None:
+            return
+        self.write_in_flight = True
+        note = window.label_panel.take_note()
+        window.tasks.submit(label_clip, session.project, loaded.clip_id, value, annotator=annotator, note=note,
+                            lane="write", on_done=lambda event: self._labelled(event, advance=True),
+                            on_error=self._write_failed, current=("project",))
+
+    def undo(self) -> None:
+        window = self.window
+        if self.write_in_flight or window.session is None or not window.settings.annotator:
+            return
+        self.write_in_flight = True
+        window.tasks.submit(undo_last, window.session.project, annotator=window.settings.annotator, lane="write",
+                            on_done=self._undone, on_error=self._write_failed, current=("project",))
+
+    def project_changed(self) -> None:
+        """A write to the old project still finishes, but answers no one here."""
+        self.write_in_flight = False
+
+    def _write_failed(self, exc) -> None:
+        self.write_in_flight = False
+        self.window.show_error(f"the label was not saved: {exc}")
+
+    def _undone(self, event: dict | None) -> None:
+        self.write_in_flight = False
+        if event is None:
+            self.window.statusBar().showMessage("Nothing left to undo", 5000)
+            return
+        self.window.apply_changes(self.window.session.record_undo(event))
+        self.window.label_written.emit(event)
+        self.window.clip_list.select_clip(event["clip_id"])  # back to the clip whose label was undone
+
+    def _labelled(self, event: dict, *, advance: bool) -> None:
+        """The event is in the database: show it, then move on."""
+        self.write_in_flight = False
+        window = self.window
+        window.apply_changes(window.session.record_label(event, made_here=True))
+        window.label_written.emit(event)
+        if advance and window.auto_advance.isChecked():
+            window.next_clip()
+
+    def refresh_history(self, clip_id: int) -> None:
+        """The clip's history changed: re-read it (cheap) and redraw the panel if it is shown."""
+        project = self.window.session.project
+
+        def read():
+            with project.session() as session:
+                return label_records(session, clip_id)
+
+        self.window.tasks.submit(read, on_done=lambda history: self.window.clips.update_history(clip_id, history),
+                                 current=("project",))
