@@ -98,3 +98,17 @@ def test_one_clip_scored_updates_its_row_once(session):
     assert session.set_score(clip_id, 0.25) == Changes(rows=frozenset({row}))
     assert session.set_score(clip_id, 0.25) == Changes()  # unchanged: nothing to redraw
     assert session.set_score(10**9, 0.5) == Changes()  # not in this project's table
+
+
+def test_reading_back_events_the_table_already_holds_is_not_news(session):
+    """Opening a project, the look-back re-reads its latest events, the annotator's own among them:
+    no "N clips labelled elsewhere" for labels that were already there."""
+    first, second = (int(i) for i in session.table.ids[:2])
+    label_clip(session.project, first, "human", annotator="ana")
+    label_clip(session.project, second, "human", annotator="bo")
+    undo_last(session.project, annotator="bo")
+    last = workspace.last_event_id(session.project)
+    session.replace_table(workspace.reload_table(session.project, "ana", session.model.model_id), last_event_id=last)
+    changes = session.merge_elsewhere(workspace.changes_since(session.project, session.tracker.since()))
+    assert changes is not None and not changes.rows and not changes.labels
+    assert session.table.votes.get(session.table.row_of(second), {}) == {}  # bo's undone label stays undone

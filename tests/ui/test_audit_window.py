@@ -71,6 +71,7 @@ def test_threshold_picker_sets_the_threshold_and_writes_the_card(qtbot, open_win
     assert window.session.threshold == pytest.approx(round(pick.threshold, 3))
     qtbot.waitUntil(lambda: window.audit_panel.audit.model.threshold == pytest.approx(window.session.threshold), timeout=WAIT_MS)
 
+    assert window.audit_panel.write_button.text() == f"Write {pick.threshold:.3f} to the model card"
     window.audit_panel.write_button.click()
     qtbot.waitUntil(lambda: json.loads(model.with_suffix(".json").read_text())["threshold"] == pick.threshold,
                     timeout=WAIT_MS)
@@ -101,6 +102,17 @@ def test_export_dialog_options_and_the_export_job(qtbot, open_window, labelled_f
         rows = list(csv.DictReader(f))
     assert {r["label"] for r in rows} == {"human", "nonhuman"} and all(r["model_score"] for r in rows)
     assert "Exported 4 clips" in window.statusBar().currentMessage()
+    box = window.projects.export_box  # the finished note offers the folder, without blocking the window
+    assert box.isVisible() and not box.isModal()
+    assert "Open the export folder" in [b.text() for b in box.buttons()]
+    box.close()
+
+    # Exporting into the same folder again: the dialog names its own box, not a command-line flag.
+    again = ExportDialog(window.session.project.label, ["ann"], window.audit_panel.consensus(), window)
+    qtbot.addWidget(again)
+    again.folder.setText(str(tmp_path / "set"))
+    again._accept()
+    assert "Replace an earlier export in this folder" in again.error.text() and "--force" not in again.error.text()
 
 
 def test_export_options_refuse_nonsense():

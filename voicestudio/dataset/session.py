@@ -78,19 +78,24 @@ class ChangeTracker:
         newest_clip = int(table.ids.max()) if len(table) else 0
         if feed.clips != len(table) or feed.newest_clip != newest_clip:
             return None
-        rows, clips = set(), set()
+        before: dict[int, dict] = {}  # each touched row's votes as they were
+        touched: dict[int, int] = {}  # row -> clip id
         for event_id, clip_id, annotator, value in feed.events:
             if event_id in self.seen:
                 continue
             self.seen.add(event_id)
-            row = table.record(clip_id, annotator, event_id, value)
-            if row is not None:
-                rows.add(row)
-                clips.add(clip_id)
+            row = table.row_of(clip_id)
+            if row is not None and row not in before:
+                before[row] = dict(table.votes.get(row, {}))
+            if table.record(clip_id, annotator, event_id, value) is not None:
+                touched[row] = clip_id
         if feed.events:
             self.newest = max(self.newest, feed.events[-1][0])
             self.seen = {i for i in self.seen if i > self.newest - 2 * LOOKBACK_EVENTS}
-        return Changes(labels=frozenset(clips), rows=frozenset(rows), elsewhere=True)
+        # Events the table already held (the look-back after opening re-reads the project's latest
+        # ones, this annotator's included) leave their rows as they were: not news from elsewhere.
+        changed = {row: clip for row, clip in touched.items() if table.votes.get(row, {}) != before[row]}
+        return Changes(labels=frozenset(changed.values()), rows=frozenset(changed), elsewhere=True)
 
 
 class Session:

@@ -134,10 +134,16 @@ class AuditPanel(QWidget):
     def set_card_writable(self, writable: bool) -> None:
         """The built-in model's card is part of the installation: never offered for writing."""
         self.card_writable = writable
+        self._show_write_button()
+
+    def _show_write_button(self) -> None:
+        """Enabled with a pick and a writable card; its text names the threshold it would write."""
         pick = self.pick()
-        self.write_button.setEnabled(writable and pick is not None and pick.threshold is not None)
-        self.write_button.setToolTip(WRITE_CARD_TIP if writable else "The built-in model's card is read-only: "
-                                     "open a copy of the model to write its threshold")
+        usable = pick is not None and pick.threshold is not None
+        self.write_button.setText(f"Write {pick.threshold:.3f} to the model card" if usable else "Write to model card")
+        self.write_button.setEnabled(usable and self.card_writable)
+        self.write_button.setToolTip(WRITE_CARD_TIP if self.card_writable else "The built-in model's card is "
+                                     "read-only: open a copy of the model to write its threshold")
 
     def consensus(self) -> Consensus:
         return Consensus(self.consensus_box.currentData())
@@ -176,7 +182,7 @@ class AuditPanel(QWidget):
         pick = self.pick()
         usable = pick is not None and pick.threshold is not None
         self.use_button.setEnabled(usable)
-        self.write_button.setEnabled(usable and self.card_writable)
+        self._show_write_button()
         if pick is None:
             self.pick_text.setText("Needs model scores and labels of both classes.")
         elif pick.threshold is None:

@@ -163,6 +163,7 @@ class ExportDialog(QDialog):
                 raise ValueError("choose a folder to export into")
             check_target(self.target(), self.force.isChecked(), check_content=False)  # quick: the job reads the clips
         except (ValueError, VoiceStudioError) as exc:
-            self.error.setText(str(exc))
+            # The core speaks the command line's language; here the box below is the way.
+            self.error.setText(str(exc).replace("use --force", f"tick “{self.force.text()}”"))
             return
         self.accept()

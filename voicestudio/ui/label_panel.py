@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import datetime, timezone
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,6 +21,17 @@ from PySide6.QtWidgets import (
 from voicestudio.dataset.cliploading import LoadedClip
 from voicestudio.dataset.session import SessionProgress
 from voicestudio.ui.clip_list import LABEL_COLOURS, LABEL_TEXT
+
+
+def local_time(utc_iso: str) -> str:
+    """A stored UTC time (ISO 8601) as this machine's local time, to the second."""
+    try:
+        moment = datetime.fromisoformat(utc_iso)
+    except ValueError:
+        return utc_iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 class LabelPanel(QWidget):
@@ -88,7 +100,7 @@ class LabelPanel(QWidget):
             what = LABEL_TEXT[record.value] or "cleared"
             undo = f" (undo of {record.undoes_id})" if record.undoes_id else ""
             note = f" — {record.note}" if record.note and not record.undoes_id else ""
-            self.history.insertItem(0, f"{record.created_at}  {record.annotator}: {what}{undo}{note}")
+            self.history.insertItem(0, f"{local_time(record.created_at)}  {record.annotator}: {what}{undo}{note}")
         self.mine.setText(self._badge(current.get(annotator)) if annotator else "(name asked at the first label)")
         others = [f"{html.escape(who)}: {self._badge(value)}" for who, value in current.items()
                   if who != annotator and value]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from voicestudio.dataset import workspace
 from voicestudio.dataset.export import export_dataset
@@ -26,6 +27,7 @@ class ProjectControl(QObject):
         super().__init__(window)
         self.window = window
         self._poll_busy = False
+        self.export_box: QMessageBox | None = None  # the last "Export finished" note
         self._poll_timer = QTimer(self, interval=CHANGE_POLL_MS)
         self._poll_timer.timeout.connect(self._poll)
 
@@ -182,9 +184,21 @@ class ProjectControl(QObject):
                     log.warning("export: %s (clip %s): %s", failure.source, failure.clip_id, failure.reason)
                 failed = f"; {len(result.failures)} clips failed (see the log)" if result.failures else ""
                 window.statusBar().showMessage(f"Exported {len(result.written)} clips to {result.out}{failed}", 20000)
+                self._offer_folder(f"Exported {len(result.written)} clips{failed}.", Path(result.out))
             window.export_finished.emit(result)
 
         window.tasks.start_job(f"Exporting to {Path(out).name}", exporting, on_done=exported)
+
+    def _offer_folder(self, text: str, folder: Path) -> None:
+        """A finished export: say so, with a button that opens its folder (not modal: work goes on)."""
+        box = QMessageBox(QMessageBox.Icon.Information, "Export finished", f"{text}\n\n{folder}",
+                          QMessageBox.StandardButton.Close, self.window)
+        opener = box.addButton("Open the export folder", QMessageBox.ButtonRole.ActionRole)
+        opener.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.export_box = box
+        box.setModal(False)
+        box.show()
 
     # Reading again, and other programs' labels -------------------------------------------
     def refresh(self) -> None:
