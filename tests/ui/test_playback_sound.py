@@ -86,7 +86,7 @@ def loop():
     QTest.keyClick(window, Qt.Key.Key_R)  # a region over the middle third
     QTest.keyClick(window, Qt.Key.Key_L)  # loop it
     press_space()
-    QTimer.singleShot(3000, stop_loop)
+    QTimer.singleShot(4000, stop_loop)
 
 
 def stop_loop():
@@ -96,7 +96,15 @@ def stop_loop():
     QTimer.singleShot(300, app.quit)
 
 
-wait(lambda: window.clips.loaded is not None, loop if sys.argv[3:] == ["loop"] else first)
+def faster_then_first():
+    for _ in range(3):  # 1x -> 1.25x -> 1.5x -> 2x
+        QTest.keyClick(window, Qt.Key.Key_BracketRight)
+    events.append(f"speed={window.player.speed:g}")
+    first()
+
+
+MODES = {"loop": loop, "fast": faster_then_first}
+wait(lambda: window.clips.loaded is not None, MODES.get(sys.argv[3] if sys.argv[3:] else "", first))
 sys.exit(app.exec())
 """
 
@@ -185,9 +193,26 @@ def test_space_twice_plays_the_clip_twice(pulse_server, tmp_path):
 
 def test_r_and_l_loop_the_region_until_space(pulse_server, tmp_path):
     out, recording = play_and_record(pulse_server, tmp_path, "loop")
-    assert "events space looping=True space" in out  # still playing after 3 s of a 0.2 s region
+    assert "events space looping=True space" in out  # still playing after 4 s of a 0.2 s region
     samples, rate = sf.read(recording, dtype="float32", always_2d=True)
     frame = rate // 10
     mono = samples.mean(axis=1)[: len(samples) // frame * frame].reshape(-1, frame)
     sounding = np.count_nonzero(np.sqrt((mono**2).mean(axis=1)) > 1e-3) / 10
-    assert sounding >= 2.0, sounding  # seconds of sound from a 0.2 s region: it repeated
+    assert sounding >= 1.5, sounding  # seconds of sound from a 0.2 s region (the server takes ~1.5 s to start)
+
+
+def test_double_speed_plays_in_half_the_time_an_octave_up(pulse_server, tmp_path):
+    out, recording = play_and_record(pulse_server, tmp_path, "fast")
+    assert "events speed=2 space ended space ended" in out
+    samples, rate = sf.read(recording, dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    loud = np.flatnonzero(np.abs(mono) > 0.05)
+    assert len(loud)
+    # The 440 Hz tone comes out at 880 Hz (a plain rate change: the README says so) ...
+    spectrum = np.abs(np.fft.rfft(mono[loud[0]:loud[0] + rate // 10]))
+    assert abs(np.argmax(spectrum) * 10 - 880) <= 20
+    # ... and each play of the 0.6 s clip lasts about 0.3 s.
+    frame = rate // 50
+    frames = mono[: len(mono) // frame * frame].reshape(-1, frame)
+    sounding_s = np.count_nonzero(np.sqrt((frames**2).mean(axis=1)) > 1e-3) / 50
+    assert 0.4 <= sounding_s <= 0.9, sounding_s  # two plays of ~0.3 s (1.2 s at normal speed)

@@ -105,6 +105,8 @@ COMMANDS = (
             has_clip),
     Command("toggle_loop", "&Loop the region while playing", "toggle_loop", ("L",), "View", "listen",
             checkable=True),
+    Command("play_faster", "Play &faster (pitch rises)", "play_faster", ("]",), "View", "listen", can_play),
+    Command("play_slower", "Play &slower (pitch falls)", "play_slower", ("[",), "View", "listen", can_play),
     Command("zoom_in", "Zoom &in", "zoom_in", ("+", "="), "View", "zoom", has_clip),
     Command("zoom_out", "Zoom &out", "zoom_out", ("-",), "View", "zoom", has_clip),
     Command("zoom_fit", "Show the &whole clip", "zoom_fit", ("0",), "View", "zoom", has_clip),

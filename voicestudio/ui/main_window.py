@@ -470,6 +470,16 @@ class MainWindow(QMainWindow):
         self.player.loop = self.views.loop_region() if looping else None
         self.statusBar().showMessage("Loop on (press R to select the region)" if looping else "Loop off", 3000)
 
+    def play_faster(self) -> None:
+        self._show_speed(self.player.faster())
+
+    def play_slower(self) -> None:
+        self._show_speed(self.player.slower())
+
+    def _show_speed(self, speed: float) -> None:
+        self.playback_note.setText("" if speed == 1.0 else f"playing at {speed:g}×")
+        self.statusBar().showMessage(f"Playback speed {speed:g}× ([ and ] change it)", 3000)
+
     def zoom_in(self) -> None:
         self.views.zoom(0.5)
 

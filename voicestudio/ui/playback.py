@@ -51,7 +51,13 @@ class LoopingSource(QIODevice):
         return not self.looping and self.offset >= len(self.data)
 
 
+SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+
+
 class Player(QObject):
+    """Plays the clip shown. Speeds other than 1x change the rate and with it the pitch (a tape
+    played faster), which keeps every sample and costs one resampling per play."""
+
     position_changed = Signal(float)  # seconds from the clip's start
     playing_changed = Signal(bool)
 
@@ -63,12 +69,28 @@ class Player(QObject):
         self._loop: tuple[float, float] | None = None
         self._sink = None
         self._buffer: LoopingSource | None = None
+        self.speed = 1.0
         self._start_s = 0.0
         self._span = (0.0, 0.0)  # what the source holds, in seconds of the clip
         self._position_s = 0.0
         self._timer = QTimer(self, interval=CURSOR_INTERVAL_MS)
         self._timer.timeout.connect(self._tick)
         self.unavailable_reason = self._find_output()
+
+    def set_speed(self, speed: float) -> None:
+        """Play ``speed`` times as fast (0.5-2); a play under way goes on from where it is."""
+        self.speed = min(max(float(speed), SPEEDS[0]), SPEEDS[-1])
+        if self.playing:
+            self._update_position()
+            self._start_playing(self._position_s)
+
+    def faster(self) -> float:
+        self.set_speed(next((s for s in SPEEDS if s > self.speed + 1e-9), SPEEDS[-1]))
+        return self.speed
+
+    def slower(self) -> float:
+        self.set_speed(next((s for s in reversed(SPEEDS) if s < self.speed - 1e-9), SPEEDS[0]))
+        return self.speed
 
     @property
     def loop(self) -> tuple[float, float] | None:
@@ -160,19 +182,20 @@ class Player(QObject):
         self.playing_changed.emit(True)
 
     def _bytes_at(self, seconds: float) -> int:
-        """The byte offset of a whole frame ``seconds`` into encoded audio."""
+        """The byte offset of a whole frame ``seconds`` of the clip into encoded audio."""
         frame = self._format.bytesPerFrame()
-        return max(0, int(seconds * self._format.sampleRate())) * frame
+        return max(0, int(seconds / self.speed * self._format.sampleRate())) * frame
 
     def _encode(self, samples: np.ndarray) -> bytes:
         """Samples at the output's rate, channel count and sample format."""
         from PySide6.QtMultimedia import QAudioFormat
 
         rate = self._format.sampleRate()
-        if rate != self.sample_rate:
+        source_rate = round(self.sample_rate * self.speed)  # faster: fewer output samples per second of clip
+        if rate != source_rate:
             from voicestudio.audio.resample import resample
 
-            samples = resample(samples, self.sample_rate, rate)
+            samples = resample(samples, source_rate, rate)
         samples = np.repeat(samples[:, None], self._format.channelCount(), axis=1)
         kind = self._format.sampleFormat()
         if kind == QAudioFormat.SampleFormat.Int16:
@@ -236,7 +259,7 @@ class Player(QObject):
     def _update_position(self) -> None:
         if self._sink is None:
             return
-        played = self._sink.processedUSecs() / 1e6
+        played = self._sink.processedUSecs() / 1e6 * self.speed  # seconds of the clip
         first, last = self._span
         if self._buffer is not None and self._buffer.looping and last > first:
             self._position_s = first + (self._start_s - first + played) % (last - first)
