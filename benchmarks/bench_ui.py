@@ -10,6 +10,11 @@ Run: python benchmarks/bench_ui.py [--runs 5]   (offscreen Qt unless a display i
   label:      H pressed -> event durable in SQLite -> next clip drawn. Budget 100 ms.
   1 h file:   click -> first screen of a one-hour recording drawn, vs librosa.load of
               the file (what a viewer that loads everything pays first). Budget 2 s.
+  1 h track:  a one-hour recording never scored, opened -> its whole prediction track
+              shown, vs `voicestudio predict` of the same file in a fresh process.
+              Budget 5 s and 1.5x predict.
+  selection:  50 rows selected, N pressed -> all 50 labels durable and shown, vs the same 50
+              labels written one by one through the core (one transaction each). Budget 1 s.
   100k list:  project of 100,000 clips -> list filled, then a page scroll repainted, vs a
               QStandardItemModel holding the same rows. Smooth = a page under 16 ms.
 """
@@ -195,6 +200,49 @@ def bench_hour(qapp, home: Path) -> None:
     line("1 h file", ours, "librosa.load of the file", peer, 2.0)
     close(qapp, window)
 
+    # The whole prediction track of an hour no model has scored yet (a project of its own).
+    fresh = make_project(home / "hour-track", {"hour.wav": hour}, segment="none")
+    started = time.perf_counter()
+    window = open_window(qapp, fresh, home)
+    wait(qapp, lambda: window.clips.loaded is not None and window.clips.loaded.prediction is not None)
+    window.repaint()
+    track = time.perf_counter() - started
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "voicestudio", "predict", str(home / "hour-track" / "audio" / "hour.wav")],
+                   check=True, capture_output=True)
+    predict = time.perf_counter() - started
+    line("1 h track", track, "voicestudio predict of the file (fresh process)", predict, 5.0)
+    close(qapp, window)
+
+
+def bench_selection(qapp, home: Path) -> None:
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
+    from PySide6.QtTest import QTest
+
+    from voicestudio.dataset.labels import label_clip
+
+    files = {f"short{i:03d}.wav": audiofiles.speechlike(SR, 1.0, seed=i) for i in range(110)}
+    target = make_project(home / "selection", files)
+    window = open_window(qapp, target, home)
+    model, view = window.clip_list.model, window.clip_list.view
+    written = []
+    window.label_written.connect(written.append)
+    selection = QItemSelection(model.index(0, 0), model.index(49, 0))
+    view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                 | QItemSelectionModel.SelectionFlag.Rows)
+    started = time.perf_counter()
+    QTest.keyClick(view, Qt.Key.Key_N)
+    wait(qapp, lambda: len(written) == 50)
+    window.repaint()
+    ours = time.perf_counter() - started
+    project, ids = window.session.project, [model.clip_id(r) for r in range(50, 100)]
+    started = time.perf_counter()
+    for clip_id in ids:
+        label_clip(project, clip_id, "nonhuman", annotator="bench-peer")
+    peer = time.perf_counter() - started
+    line("selection", ours, "50 labels written one by one (core)", peer, 1.0)
+    close(qapp, window)
+
 
 def bench_list(qapp, home: Path) -> None:
     from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -281,6 +329,7 @@ def main() -> None:
         if not args.list_only:
             bench_clip_and_label(qapp, args.runs, home)
             bench_hour(qapp, home)
+            bench_selection(qapp, home)
         bench_list(qapp, home)
 
 

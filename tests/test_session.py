@@ -112,3 +112,18 @@ def test_reading_back_events_the_table_already_holds_is_not_news(session):
     changes = session.merge_elsewhere(workspace.changes_since(session.project, session.tracker.since()))
     assert changes is not None and not changes.rows and not changes.labels
     assert session.table.votes.get(session.table.row_of(second), {}) == {}  # bo's undone label stays undone
+
+
+def test_a_batch_is_stored_whole_or_not_at_all_and_undone_whole(session):
+    from voicestudio.dataset.labels import label_clips, undo_many
+
+    ids = [int(i) for i in session.table.ids[:3]]
+    with pytest.raises(Exception, match="clip"):
+        label_clips(session.project, [ids[0], 10**9, ids[1]], "human", annotator="ana")  # one clip is unknown
+    assert workspace.last_event_id(session.project) == 0  # nothing of it stored
+
+    events = label_clips(session.project, ids, "human", annotator="ana")
+    assert [e["clip_id"] for e in events] == ids
+    undone = undo_many(session.project, 3, annotator="ana")
+    assert sorted(e["clip_id"] for e in undone) == sorted(ids) and all(e["value"] is None for e in undone)
+    assert undo_many(session.project, 3, annotator="ana") == []  # nothing left

@@ -138,3 +138,31 @@ def test_the_filter_matches_names_and_says_when_it_hides_everything(qtbot, open_
     assert "matches the filter “no such clip”" in window.views.message.text()
     assert window.label_panel.title.text() == "No clip"
     assert not np.asarray(window.player.samples).size  # Space plays nothing that is not listed
+
+
+def test_a_shift_click_selection_is_labelled_with_one_key_and_undone_with_one(qtbot, open_window, twelve_clips):
+    from voicestudio.dataset.cliptable import NO_LABEL
+
+    window = open_window(twelve_clips, auto_advance=False)
+    written = []
+    window.label_written.connect(written.append)
+    click_row(qtbot, window, 2)
+    view = window.clip_list.view
+    rect = view.visualRect(window.clip_list.model.index(6, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, rect.center())
+    chosen = window.clip_list.selected_clip_ids()
+    assert len(chosen) == 5
+
+    qtbot.keyClick(view, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: len(written) == 5, timeout=WAIT_MS)
+    assert {e["clip_id"] for e in written} == set(chosen) and {e["value"] for e in written} == {"nonhuman"}
+    table = window.session.table
+    assert all(table.mine[table.row_of(c)] != NO_LABEL for c in chosen)
+    assert "Labelled 5 clips nonhuman" in window.statusBar().currentMessage()
+    assert window.session.progress.labelled == 5
+
+    qtbot.keyClick(view, Qt.Key.Key_Z)  # one undo for the whole batch
+    qtbot.waitUntil(lambda: len(written) == 10, timeout=WAIT_MS)
+    assert all(table.mine[table.row_of(c)] == NO_LABEL for c in chosen)
+    assert window.session.progress.labelled == 0
+    assert "Undid 5 labels" in window.statusBar().currentMessage()

@@ -178,9 +178,15 @@ def test_drop_imports_with_progress_and_scores_the_new_clips(qtbot, open_window,
     assert "Imported 1 new clips" in window.statusBar().currentMessage() or window.tasks.jobs == []
 
 
-def test_long_recording_opens_with_overview_and_detail(qtbot, open_window, tmp_path):
+def test_long_recording_opens_with_overview_and_detail(qtbot, open_window, tmp_path, monkeypatch):
     from voicestudio.audio.display import FIRST_SCREEN_S
     from voicestudio.dataset.importer import SegmentRule, import_paths
+    from voicestudio.model.detector import Detector
+
+    predicted = []  # the recording is predicted once, though scoring and the view both want it
+    real_predict_file = Detector.predict_file
+    monkeypatch.setattr(Detector, "predict_file",
+                        lambda self, *a, **k: predicted.append(a) or real_predict_file(self, *a, **k))
 
     path = tmp_path / "long.wav"
     sr = 8000
@@ -195,6 +201,8 @@ def test_long_recording_opens_with_overview_and_detail(qtbot, open_window, tmp_p
     qtbot.waitUntil(lambda: window.clips.loaded.opened.envelope is not None and window.clips.loaded.prediction is not None,
                     timeout=WAIT_MS)
     assert window.clips.loaded.prediction.window_starts_s[-1] > 250
+    qtbot.waitUntil(lambda: window.tasks.jobs == [], timeout=WAIT_MS)  # the project's scoring is done too
+    assert len(predicted) == 1
     # Zooming onto a later part decodes that part only.
     window.views.wave.setXRange(200, 210, padding=0)
     qtbot.waitUntil(lambda: window.views.detail.start_s <= 200 and window.views.detail.end_s >= 210, timeout=WAIT_MS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voicestudio.audio.display import OpenedClip, open_clip
+from voicestudio.dataset import inflight
 from voicestudio.dataset.sourcecheck import CHANGED, check_source
 from voicestudio.errors import AudioError, MissingExtraError, ModelError
 from voicestudio.store import clips as clip_store
@@ -70,13 +71,27 @@ def predict_and_store(project: Project, detector, model_id: int, clip: clip_stor
     """Run the detector on the clip (on ``samples`` when already decoded) and save the result."""
     if samples is not None:
         result = detector.predict_samples(samples, sample_rate)
-    else:
-        result = detector.predict_file(clip.path, start_s=clip.start_s, end_s=clip.end_s)
+    else:  # a long recording: scoring may be predicting it right now too (dataset/inflight.py)
+        result = inflight.once(inflight.prediction_key(project, model_id, clip.id),
+                               lambda: detector.predict_file(clip.path, start_s=clip.start_s, end_s=clip.end_s))
     with project.write() as session:
         prediction_store.save_prediction(session, clip.id, model_id, result.clip_score, result.threshold,
                                          result.window_starts_s, result.window_probs)
     return ClipPrediction(model_id, result.clip_score, result.threshold, result.window_starts_s,
                           result.window_probs, detector.spec.window_s)
+
+
+def _as_clip_prediction(stored, model_id: int | None, window_s: float) -> ClipPrediction | None:
+    if stored is None:
+        return None
+    return ClipPrediction(model_id, stored.clip_score, stored.threshold, stored.window_starts_s,
+                          stored.window_probs, window_s)
+
+
+def stored_prediction(project: Project, clip_id: int, model_id: int, window_s: float) -> ClipPrediction | None:
+    """The model's stored prediction of the clip, if any (scoring may have written it since it was opened)."""
+    with project.session() as session:
+        return _as_clip_prediction(prediction_store.get_prediction(session, clip_id, model_id), model_id, window_s)
 
 
 def load_clip(project: Project, clip_id: int, spec, *, detector=None, model_id: int | None = None) -> LoadedClip:
@@ -92,10 +107,7 @@ def load_clip(project: Project, clip_id: int, spec, *, detector=None, model_id: 
         stored = prediction_store.get_prediction(session, clip_id, model_id) if model_id is not None else None
         history = label_records(session, clip_id)
     window_s = detector.spec.window_s if detector is not None else spec.window_s
-    prediction = None
-    if stored is not None:
-        prediction = ClipPrediction(model_id, stored.clip_score, stored.threshold, stored.window_starts_s,
-                                    stored.window_probs, window_s)
+    prediction = _as_clip_prediction(stored, model_id, window_s)
     if clip.replaced_at is not None:
         return LoadedClip(clip, None, prediction, history, source_changed=True,
                           error=f"{clip.path}: its recording was replaced by other audio at this path; the clip "

@@ -76,6 +76,26 @@ def label_clip(project: Project, clip_id: int, value: str | None, *, annotator: 
         return event_dict(label_store.add_label(session, int(clip_id), annotator, value, note=note))
 
 
+def label_clips(project: Project, clip_ids, value: str | None, *, annotator: str,
+                note: str | None = None) -> list[dict]:
+    """Label several clips in one transaction (the window's selection): all or none are stored."""
+    with project.write() as session:
+        return [event_dict(label_store.add_label(session, int(clip_id), annotator, value, note=note))
+                for clip_id in clip_ids]
+
+
+def undo_many(project: Project, count: int, *, annotator: str) -> list[dict]:
+    """Undo the annotator's ``count`` latest live labels in one transaction (one undo for a batch)."""
+    with project.write() as session:
+        events = []
+        for _ in range(count):
+            event = label_store.undo_last_label(session, annotator)
+            if event is None:
+                break
+            events.append(event_dict(event))
+        return events
+
+
 def undo_last(project: Project, *, annotator: str) -> dict | None:
     """Undo the annotator's latest live label anywhere in the project (a new event); None if none is left."""
     with project.write() as session:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from voicestudio.audio.features import load_fast_fft
 from voicestudio.audio.scan import FileProblem
+from voicestudio.dataset import inflight
 from voicestudio.errors import AudioError, ModelError
 from voicestudio.model.detector import ClipWindows, Prediction
 from voicestudio.progress import CancelToken, ProgressCallback, report, run_ahead
@@ -99,8 +100,10 @@ def score_project(
         part = {"start_s": job.start_s, "end_s": job.end_s}
         try:
             if detector.streams(job.path, **part):
-                with streaming:
-                    return PreparedClip(job, prediction=detector.predict_file(job.path, **part))
+                with streaming:  # the window may be predicting the same recording: computed once
+                    prediction = inflight.once(inflight.prediction_key(project, model_id, job.id),
+                                               lambda: detector.predict_file(job.path, **part))
+                return PreparedClip(job, prediction=prediction)
             return PreparedClip(job, windows=detector.prepare_file(job.path, **part))
         except (AudioError, ModelError) as exc:
             return PreparedClip(job, error=exc.reason)

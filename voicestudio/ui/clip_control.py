@@ -9,7 +9,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject
 
 from voicestudio.audio.display import MAX_DETAIL_S, load_detail, stream_envelope
-from voicestudio.dataset.cliploading import LoadedClip, load_clip, predict_and_store
+from voicestudio.dataset.cliploading import LoadedClip, load_clip, predict_and_store, stored_prediction
 from voicestudio.errors import ModelError
 from voicestudio.progress import Progress
 
@@ -122,8 +122,10 @@ class ClipControl(QObject):
             prediction, failure = loaded.prediction, None
             if prediction is None and model.detector is not None and not cancel.is_set():
                 progress(Progress(0, None, "predicting"))
-                try:
-                    prediction = predict_and_store(session.project, model.detector, model.model_id, clip)
+                try:  # scoring the project may have stored it meanwhile, or be predicting it now
+                    prediction = stored_prediction(session.project, clip.id, model.model_id,
+                                                   model.detector.spec.window_s) or \
+                        predict_and_store(session.project, model.detector, model.model_id, clip)
                 except ModelError as exc:  # the interpreter failed on this recording: show it and why
                     failure = exc.reason
             return envelope, prediction, failure
@@ -141,7 +143,7 @@ class ClipControl(QObject):
             if prediction is not None:
                 window.apply_changes(session.set_score(clip.id, prediction.clip_score))
 
-        window.tasks.start_job(LONG_CLIP_JOB, work, on_done=done, current=("project", "model"))
+        window.tasks.start_job(LONG_CLIP_JOB, work, on_done=done, current=("project", "model"), lane="recording")
 
     def range_settled(self, low: float, high: float) -> None:
         """Zoomed or panned a long recording: decode and draw the part on screen."""

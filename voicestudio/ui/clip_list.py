@@ -206,7 +206,8 @@ class ClipList(QWidget):
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Shift/Ctrl-click select several rows: H/N/U then label them all (one undo for the batch).
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicatorShown(False)  # until the user sorts, queue order
         self.view.setWordWrap(False)
@@ -254,6 +255,11 @@ class ClipList(QWidget):
         clip_id = self.model.clip_id(current.row()) if current.isValid() else None
         if clip_id is not None:
             self.clip_selected.emit(clip_id)
+
+    def selected_clip_ids(self) -> list[int]:
+        """The selected rows' clips, in the order shown."""
+        rows = sorted(index.row() for index in self.view.selectionModel().selectedRows())
+        return [clip_id for clip_id in (self.model.clip_id(row) for row in rows) if clip_id is not None]
 
     def current_row(self) -> int:
         return self.view.currentIndex().row()

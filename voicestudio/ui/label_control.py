@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QInputDialog
 
 from voicestudio.annotators import AnnotatorError, check_annotator
 from voicestudio.dataset.cliploading import label_records
-from voicestudio.dataset.labels import label_clip, undo_last
+from voicestudio.dataset.labels import label_clip, label_clips, undo_last, undo_many
 from voicestudio.settings import default_annotator
 
 
@@ -17,6 +17,7 @@ class LabelControl(QObject):
         super().__init__(window)
         self.window = window
         self.write_in_flight = False  # one label per key press: further presses wait for this one
+        self.last_batch = 1  # labels the last key press made: Z undoes them all
 
     def human(self) -> None:
         self.label("human")
@@ -59,6 +60,12 @@ class LabelControl(QObject):
             return
         self.write_in_flight = True
         note = window.label_panel.take_note()
+        selected = window.clip_list.selected_clip_ids()
+        if len(selected) > 1:
+            window.tasks.submit(label_clips, session.project, selected, value, annotator=annotator, note=note,
+                                lane="write", on_done=self._labelled_batch, on_error=self._write_failed,
+                                current=("project",))
+            return
         window.tasks.submit(label_clip, session.project, loaded.clip_id, value, annotator=annotator, note=note,
                             lane="write", on_done=lambda event: self._labelled(event, advance=True),
                             on_error=self._write_failed, current=("project",))
@@ -68,6 +75,11 @@ class LabelControl(QObject):
         if self.write_in_flight or window.session is None or not window.settings.annotator:
             return
         self.write_in_flight = True
+        if self.last_batch > 1:
+            window.tasks.submit(undo_many, window.session.project, self.last_batch,
+                                annotator=window.settings.annotator, lane="write", on_done=self._undone_batch,
+                                on_error=self._write_failed, current=("project",))
+            return
         window.tasks.submit(undo_last, window.session.project, annotator=window.settings.annotator, lane="write",
                             on_done=self._undone, on_error=self._write_failed, current=("project",))
 
@@ -88,9 +100,44 @@ class LabelControl(QObject):
         self.window.label_written.emit(event)
         self.window.clip_list.select_clip(event["clip_id"])  # back to the clip whose label was undone
 
+    def _labelled_batch(self, events: list[dict]) -> None:
+        """A selection labelled in one transaction: show every row, then move past the selection."""
+        self.write_in_flight = False
+        window = self.window
+        changes = None
+        for event in events:
+            recorded = window.session.record_label(event, made_here=True)
+            changes = recorded if changes is None else changes | recorded
+        window.apply_changes(changes)
+        for event in events:
+            window.label_written.emit(event)
+        self.last_batch = len(events)
+        value = events[0]["value"] if events else None
+        window.statusBar().showMessage(f"Labelled {len(events)} clips {value} · Z undoes all {len(events)}", 10000)
+        if window.auto_advance.isChecked():
+            window.clip_list.select_clip(events[-1]["clip_id"])  # the selection collapses onto its last row
+            window.next_clip()
+
+    def _undone_batch(self, events: list[dict]) -> None:
+        self.write_in_flight = False
+        self.last_batch = 1
+        window = self.window
+        if not events:
+            window.statusBar().showMessage("Nothing left to undo", 5000)
+            return
+        changes = None
+        for event in events:
+            recorded = window.session.record_undo(event)
+            changes = recorded if changes is None else changes | recorded
+        window.apply_changes(changes)
+        for event in events:
+            window.label_written.emit(event)
+        window.statusBar().showMessage(f"Undid {len(events)} labels", 5000)
+
     def _labelled(self, event: dict, *, advance: bool) -> None:
         """The event is in the database: show it, then move on."""
         self.write_in_flight = False
+        self.last_batch = 1
         window = self.window
         window.apply_changes(window.session.record_label(event, made_here=True))
         window.label_written.emit(event)

@@ -6,7 +6,9 @@ work from queueing behind each other:
 
 - ``view``: opening and prefetching clips, detail for a zoomed range (2 threads);
 - ``write``: label writes, one at a time, in the order they were made;
-- ``background``: long jobs with progress and cancel (import, scoring a project).
+- ``background``: long jobs with progress and cancel (import, scoring a project);
+- ``recording``: the long recording on screen (its overview and prediction track), so it
+  never waits behind the scoring of a whole project.
 
 Stale results are dropped by key: the window ``bump``s a kind ("project",
 "model", …) when what it shows changes, a submit names the kinds its result
@@ -30,7 +32,7 @@ from voicestudio.progress import Progress
 
 log = logging.getLogger(__name__)
 
-LANES = {"view": 2, "write": 1, "background": 1}
+LANES = {"view": 2, "write": 1, "background": 1, "recording": 1}
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress updates a second reach the main thread
 
 
@@ -95,8 +97,9 @@ class Tasks(QObject):
                 on_done(result)
         return deliver
 
-    def start_job(self, title: str, fn, *, on_done=None, on_error=None, current: Iterable[str] = ()) -> Job:
-        """Run ``fn(progress, cancel)`` on the background lane, reporting progress to the status bar."""
+    def start_job(self, title: str, fn, *, on_done=None, on_error=None, current: Iterable[str] = (),
+                  lane: str = "background") -> Job:
+        """Run ``fn(progress, cancel)`` on a lane (background unless said), reporting progress to the status bar."""
         job = Job(title)
         self.jobs.append(job)
         self.job_started.emit(job)
@@ -121,7 +124,7 @@ class Tasks(QObject):
             self._end(job)
             (on_error or self._default_error)(exc)
 
-        self.submit(fn, progress, job.cancel, lane="background", on_done=done, on_error=failed)
+        self.submit(fn, progress, job.cancel, lane=lane, on_done=done, on_error=failed)
         return job
 
     def _end(self, job: Job) -> None:
