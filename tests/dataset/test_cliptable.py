@@ -64,7 +64,7 @@ def test_columns_come_from_the_store(project):
     assert table.label[0] == 2  # bob's is the most recent
     assert table.mine[0] == HUMAN and table.mine[1] == NO_LABEL
     assert np.isnan(table.score[4]) and table.score[0] == pytest.approx(0.95)
-    assert table.name(0) == "f0.wav" and table.name(6) == "f5.wav @1.0s" and table.name(5) == "f5.wav @0.0s"
+    assert table.name(0) == "f0.wav" and table.name(6) == "0:01.0 f5.wav" and table.name(5) == "0:00.0 f5.wav"
 
 
 def test_record_updates_one_row_like_a_reload(project):
@@ -143,7 +143,9 @@ def test_filter_and_sort(project):
     assert [project.ids.index(table.ids[r]) for r in by_score][:3] == [0, 5, 2]
     assert table.ids[by_score[-1]] == project.ids[4]  # unscored last when descending
     by_name = sort_rows(table, everything, "name", descending=False, threshold=0.5)
-    assert [table.name(r) for r in by_name] == sorted(table.name(r) for r in everything)
+    # By file, then by start: a recording's segments stay together in time order.
+    assert [(table.paths[r].rsplit("/", 1)[-1], table.starts[r]) for r in by_name] == \
+        sorted((table.paths[r].rsplit("/", 1)[-1], table.starts[r]) for r in everything)
     with pytest.raises(ValueError):
         queue_rows(table, QueueRequest("nonsense"))
 

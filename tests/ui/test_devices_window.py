@@ -97,3 +97,35 @@ def _tidy_dialogs(qapp):
     for widget in qapp.topLevelWidgets():
         if widget.windowTitle().startswith("Run "):
             widget.close()
+
+
+def test_add_device_dialog_keeps_what_was_typed_and_selects_the_new_device(qtbot, open_window, project_file):
+    """Issue 17, item 19: a refused address is shown in the dialog (which stays, with the typing);
+    the device added is the one selected afterwards; an empty chart shows no fractional threads."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    window = open_window(project_file)
+    panel = window.devices_panel
+    with qtbot.waitSignal(panel.devices_shown, timeout=WAIT_MS):
+        panel.add(name="first", uri="adb://first-serial")
+    assert panel.selected_device() == "first"
+    assert panel.chart.getAxis("bottom")._tickLevels == [[]]
+    seen = {}
+
+    def fill_in():
+        dialog = panel.add_dialog
+        dialog.name.setText("phone")
+        dialog.uri.setText("telnet://phone")  # not a device address
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "ssh://user@host" in dialog.error.text(), timeout=WAIT_MS)
+        seen["refused"] = (dialog.isVisible(), dialog.name.text(), dialog.uri.text())
+        dialog.uri.setText("adb://R58M123")
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, fill_in)
+    with qtbot.waitSignal(panel.devices_shown, timeout=WAIT_MS):
+        panel.add_device()  # modal until the device is stored
+    assert seen["refused"] == (True, "phone", "telnet://phone")
+    qtbot.waitUntil(lambda: panel.selected_device() == "phone", timeout=WAIT_MS)

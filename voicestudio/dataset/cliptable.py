@@ -58,9 +58,11 @@ class ClipTable:
         return self._row_of.get(int(clip_id))
 
     def name(self, row: int) -> str:
+        """The file's name; a segment of a longer recording puts its start first ("12:31.4 field.wav"),
+        so the segments of one recording read apart when the name is cut short."""
         name = os.path.basename(self.paths[row])
         if self.starts[row] > 0 or self._is_part(row):
-            name += f" @{self.starts[row]:.1f}s"
+            return f"{clock_text(float(self.starts[row]))} {name}"
         return name
 
     def _is_part(self, row: int) -> bool:
@@ -244,6 +246,15 @@ def queue_rows(table: ClipTable, request: QueueRequest) -> np.ndarray:
 PATH_PREFIX = "path:"
 
 
+def clock_text(seconds: float) -> str:
+    """A time in a recording to a tenth of a second: "0:05.0", "12:31.4", "1:02:05.5"."""
+    tenths = int(round(seconds * 10))
+    minutes, tenths_left = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{minutes:02d}:{tenths_left / 10:04.1f}" if hours else f"{minutes}:{tenths_left / 10:04.1f}"
+    return f"{hours}:{text}" if hours else text
+
+
 def common_folder(paths: list[str]) -> str:
     """The deepest folder holding every path ("" for none): what the filter's folders are relative to."""
     folders = {os.path.dirname(p) for p in paths}
@@ -281,7 +292,9 @@ THRESHOLD_QUEUES = frozenset({"uncertain", "mistakes", "disagreements", *CELLS})
 def sort_rows(table: ClipTable, rows: np.ndarray, column: str, descending: bool, threshold: float) -> np.ndarray:
     """``rows`` ordered by a column (stable, so equal keys keep queue order)."""
     if column == "name":
-        order = sorted(range(len(rows)), key=lambda i: table.name(rows[i]).lower())
+        # The file, then where in it: a recording's segments stay together, in time order.
+        order = sorted(range(len(rows)), key=lambda i: (os.path.basename(table.paths[rows[i]]).lower(),
+                                                         table.starts[rows[i]]))
         keys = np.empty(len(rows), np.int64)
         keys[order] = np.arange(len(rows))
     elif column == "duration":

@@ -46,8 +46,12 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 class AddDeviceDialog(QDialog):
-    def __init__(self, parent=None):
+    """Name, address, key: OK adds the device and closes only once it is stored; a refusal (a bad
+    address, a missing key file, a name in use) is shown here with everything typed kept."""
+
+    def __init__(self, add, parent=None):
         super().__init__(parent)
+        self._add = add  # add(values, on_done, on_error): DevicesPanel.add
         self.setWindowTitle("Add a device")
         self.name = QLineEdit()
         self.uri = QLineEdit()
@@ -69,10 +73,31 @@ class AddDeviceDialog(QDialog):
         form.addRow("Key", key_row)
         form.addRow("Python", self.python)
         form.addRow("Work folder", self.workdir)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d1242f")
+        form.addRow(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._submit)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def _submit(self) -> None:
+        values = self.values()
+        if not values["name"]:
+            self.error.setText("give the device a name")
+            return
+        self.error.setText("adding…")
+        self.buttons.setEnabled(False)
+        self._add(values, on_done=self._added, on_error=self._refused)
+
+    def _added(self, _info) -> None:
+        self.buttons.setEnabled(True)
+        self.accept()
+
+    def _refused(self, exc) -> None:
+        self.buttons.setEnabled(True)
+        self.error.setText(str(exc))
 
     def _browse_key(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "SSH private key", str(Path.home() / ".ssh"))
@@ -108,6 +133,7 @@ class BenchChart(pg.PlotWidget):
         models = sorted({m for m, _ in latest})
         threads = sorted({t for _, t in latest})
         if not latest:
+            self.getAxis("bottom").setTicks([[]])  # no runs: no fractional "threads" under an empty chart
             return
         width = 0.8 / len(models)
         for i, model in enumerate(models):
@@ -131,6 +157,8 @@ class DevicesPanel(QWidget):
         super().__init__(parent)
         self.tasks, self.project, self.current_model, self.show_error = tasks, project, current_model, show_error
         self.confirm_trust = self._ask_trust  # (UnknownHostKey) -> bool; tests replace it
+        self.add_dialog: AddDeviceDialog | None = None
+        self._select_next: str | None = None  # a device just added: selected when the list is read again
         self.device_rows: list[registry.DeviceInfo] = []
         self.all_history: list[registry.HistoryRow] = []
         self.history_rows: list[registry.HistoryRow] = []  # the selected device's
@@ -209,7 +237,7 @@ class DevicesPanel(QWidget):
         self.tasks.submit(registry.history, project, limit=500, on_done=self._history_loaded)
 
     def _show_devices(self, devices: list[registry.DeviceInfo]) -> None:
-        chosen = self.selected_device()
+        chosen, self._select_next = self._select_next or self.selected_device(), None
         self.device_rows = devices
         self.table.setRowCount(len(devices))
         for row, d in enumerate(devices):
@@ -232,18 +260,26 @@ class DevicesPanel(QWidget):
         self._show_history()
 
     def add_device(self) -> None:
-        dialog = AddDeviceDialog(self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.add(**dialog.values())
+        self.add_dialog = AddDeviceDialog(lambda values, on_done, on_error: self.add(
+            **values, on_done=on_done, on_error=on_error), self)
+        self.add_dialog.exec()
 
-    def add(self, **values) -> None:
+    def add(self, *, on_done=None, on_error=None, **values) -> None:
         project = self.project()
         if project is None:
             return
-        self.tasks.submit(registry.add, project, lane="write", **values, on_done=self._added, on_error=self._failed)
+
+        def added(info: registry.DeviceInfo) -> None:
+            self._added(info)
+            if on_done is not None:
+                on_done(info)
+
+        self.tasks.submit(registry.add, project, lane="write", **values, on_done=added,
+                          on_error=on_error or self._failed)
 
     def _added(self, info: registry.DeviceInfo) -> None:
         self.status.setText(f"added {info.name}: press Check")
+        self._select_next = info.name  # the new device, not the row that was selected before
         self.refresh()
 
     def remove_device(self) -> None:
