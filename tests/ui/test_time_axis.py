@@ -18,3 +18,26 @@ def test_the_views_time_axis_uses_clock_time(open_window, project_file):
     axis = window.views.pred.getAxis("bottom")
     assert axis.tickStrings([1800.0, 1860.0], 1.0, 60.0) == ["30:00", "31:00"]
     assert not axis.autoSIPrefix  # no "ks"
+
+
+def test_readouts_under_the_mouse(qtbot, open_window, project_file):
+    """Issue 17, item 10: time and amplitude, frequency and level, probability, in the status bar."""
+    from PySide6.QtCore import QPoint
+
+    window = open_window(project_file)
+    views = window.views
+    qtbot.waitUntil(lambda: views._prediction is not None, timeout=30000)
+    assert views.readout(views.wave, 0.5, 0.0).startswith("0.500 s · amplitude")
+    spec = views.readout(views.spec, 0.5, 1000.0)
+    assert "1,000 Hz" in spec and spec.endswith("dB")
+    assert "MFCC 3:" in views.readout(views.mfcc, 0.5, 3.2)
+    track = views.readout(views.pred, 0.5, 0.5)
+    assert "window at" in track and ("P(human)" in track or "silent" in track)
+    assert views.readout(views.wave, -1.0, 0.0) == ""
+
+    # The real mouse over the spectrogram: the status bar says where it is.
+    box = views.spec.getViewBox()
+    scene_point = box.mapViewToScene(box.viewRect().center())
+    widget_point = views.graphics.mapFromScene(scene_point)
+    qtbot.mouseMove(views.graphics.viewport(), QPoint(int(widget_point.x()), int(widget_point.y())))
+    qtbot.waitUntil(lambda: " Hz · " in window.readout.text(), timeout=5000)

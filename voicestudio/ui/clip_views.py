@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget
 
 from voicestudio.audio.display import SPECTROGRAM_FLOOR_DB, SPECTROGRAM_TOP_DB, VOICE_BAND_HZ, Detail, Envelope
-from voicestudio.ui.time_axis import TimeAxis
+from voicestudio.ui.time_axis import TimeAxis, clock
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background="#1b1d21", foreground="#c9ccd1")
 
@@ -33,6 +33,7 @@ class ClipViews(QStackedWidget):
     seek_requested = Signal(float)  # seconds from the clip's start
     range_settled = Signal(float, float)  # the visible range after zooming or panning stopped
     threshold_dragged = Signal(float)
+    readout_changed = Signal(str)  # what is under the mouse: time, and frequency/level or probability
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -111,6 +112,7 @@ class ClipViews(QStackedWidget):
         self._settle.timeout.connect(self._emit_range)
         self.wave.sigXRangeChanged.connect(lambda *_: self._settle.start())
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
 
     def _plot(self, row: int, label: str, stretch: float, time_axis=None):
         plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": time_axis} if time_axis else None)
@@ -200,6 +202,43 @@ class ClipViews(QStackedWidget):
         """Zoomed out beyond the detail range of a long clip: the overview only."""
         self.detail_hint.setPos(sum(self.wave.viewRange()[0]) / 2, self.detail.max_hz / 2)
         self.detail_hint.show()
+
+    # Readouts -------------------------------------------------------------------
+    def readout(self, plot, seconds: float, y: float) -> str:
+        """What the views hold at ``seconds`` (and height ``y`` in ``plot``), in words."""
+        detail, text = self.detail, clock(seconds, 0.001)
+        if detail is None or not 0 <= seconds <= self.duration_s:
+            return ""
+        column = int((seconds - detail.start_s) / detail.column_s + 0.5)
+        inside = 0 <= column < detail.spectrogram_db.shape[0]
+        if plot is self.wave:
+            index = int(round((seconds - detail.start_s) * detail.sample_rate))
+            if 0 <= index < len(detail.samples):
+                text += f" s · amplitude {detail.samples[index]:+.3f}"
+        elif plot is self.spec and inside and 0 <= y <= detail.max_hz:
+            bins = detail.spectrogram_db.shape[1]
+            row = min(bins - 1, int(y / detail.max_hz * bins))
+            text += f" s · {y:,.0f} Hz · {detail.spectrogram_db[column, row]:.1f} dB"
+        elif plot is self.mfcc and inside and 0 <= y < detail.mfcc.shape[1]:
+            text += f" s · MFCC {int(y)}: {detail.mfcc[column, int(y)]:.1f}"
+        elif plot is self.pred and self._prediction is not None:
+            centres, probs, silent, hop, _ = self._prediction
+            nearest = int(np.argmin(np.abs(centres - seconds))) if len(centres) else -1
+            if nearest >= 0 and abs(centres[nearest] - seconds) <= hop / 2:
+                what = "silent (skipped)" if silent[nearest] else f"P(human) {probs[nearest]:.3f}"
+                text += f" s · window at {clock(centres[nearest], 0.01)} s: {what}"
+        else:
+            text += " s"
+        return text
+
+    def _mouse_moved(self, position) -> None:
+        for plot in self.plots:
+            box = plot.getViewBox()
+            if box.sceneBoundingRect().contains(position):
+                point = box.mapSceneToView(position)
+                self.readout_changed.emit(self.readout(plot, point.x(), point.y()))
+                return
+        self.readout_changed.emit("")
 
     # Cursor, region, zoom ------------------------------------------------------
     def set_cursor(self, seconds: float | None) -> None:

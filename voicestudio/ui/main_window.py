@@ -164,6 +164,10 @@ class MainWindow(QMainWindow):
         self.return_focus = ReturnFocus(self.clip_list.view, self.clip_list.filter, self.threshold_box,
                                         self.label_panel.note)
 
+        self.readout = QLabel("")  # what is under the mouse on the views
+        self.readout.setMinimumWidth(320)
+        self.views.readout_changed.connect(self.readout.setText)
+        self.statusBar().addPermanentWidget(self.readout)
         self.job_bar = JobBar(self.tasks)
         self.statusBar().addPermanentWidget(self.job_bar)
         self.playback_note = QLabel("")
