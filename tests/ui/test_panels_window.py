@@ -45,3 +45,12 @@ def test_opening_a_labelled_project_reports_nothing_labelled_elsewhere(qtbot, op
     qtbot.wait(5000)  # two polls of other programs' writes
     assert reports == []
     assert "elsewhere" not in window.statusBar().currentMessage()
+
+
+def test_at_1280_by_720_the_views_keep_half_the_width(qtbot, open_window, project_file):
+    window = open_window(project_file)
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.views.width() >= 0.45 * 1280, timeout=5000)
+    assert window.list_dock.width() <= 0.27 * 1280 + 2 and window.label_dock.width() <= 0.24 * 1280 + 2
+    window.resize(1920, 1080)  # a wide screen: the panels may grow again, the views too
+    qtbot.waitUntil(lambda: window.views.width() >= 0.45 * 1920, timeout=5000)

@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFormLayout,
+    QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -46,13 +47,14 @@ class LabelPanel(QWidget):
         self.others = QLabel("")
         self.others.setWordWrap(True)
 
-        buttons = QHBoxLayout()
-        for name in ("label_human", "label_nonhuman", "label_unsure", "undo_label"):
+        buttons = QGridLayout()  # two by two: the panel stays narrow enough for a 1280-pixel screen
+        for index, name in enumerate(("label_human", "label_nonhuman", "label_unsure", "undo_label")):
             button = QToolButton()
             button.setDefaultAction(actions[name])
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setMinimumHeight(34)
-            buttons.addWidget(button, 1)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            buttons.addWidget(button, index // 2, index % 2)
 
         self.note = QLineEdit()
         self.note.setPlaceholderText("Note for the next label (E)")

@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 QUEUE_SETTLE_MS = 150  # threshold edits settle this long before queues are recomputed
 AUDIT_SETTLE_MS = 400  # labels, scores and threshold settle this long before the audit is recomputed
 HISTORY_REREADS = 8  # clips whose histories are read again after one change, at most
+SIDE_SHARE = (0.27, 0.24)  # the most of the window's width the clip list and the label panels take
 
 
 class MainWindow(QMainWindow):
@@ -229,6 +230,17 @@ class MainWindow(QMainWindow):
             self.restoreState(docks)
         else:
             self.resizeDocks([self.list_dock, self.label_dock], [470, 330], Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event) -> None:
+        """On a narrow screen the side panels give way, so the views keep at least half the width
+        (Qt would shrink the centre alone: about 390 px at 1280x720)."""
+        super().resizeEvent(event)
+        width = event.size().width()
+        docks = [(dock, int(width * share)) for dock, share in ((self.list_dock, SIDE_SHARE[0]),
+                                                                 (self.label_dock, SIDE_SHARE[1]))
+                 if not dock.isFloating() and dock.isVisible() and dock.width() > width * share]
+        if docks:
+            self.resizeDocks([d for d, _ in docks], [w for _, w in docks], Qt.Orientation.Horizontal)
 
     # Messages --------------------------------------------------------------------
     def show_error(self, error) -> None:

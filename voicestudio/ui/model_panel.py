@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -50,10 +50,9 @@ class ModelPanel(QWidget):
         self.copy_button = QPushButton("Copy as text")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(lambda: QApplication.clipboard().setText(self.inspection.text()))
-        buttons = QHBoxLayout()
-        for button in (current, open_file, open_folder, self.copy_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons = QGridLayout()  # two by two: narrow enough beside the views on a 1280-pixel screen
+        for index, button in enumerate((current, open_file, open_folder, self.copy_button)):
+            buttons.addWidget(button, index // 2, index % 2)
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(2)
