@@ -51,6 +51,15 @@ def test_at_1280_by_720_the_views_keep_half_the_width(qtbot, open_window, projec
     window = open_window(project_file)
     window.resize(1280, 720)
     qtbot.waitUntil(lambda: window.views.width() >= 0.45 * 1280, timeout=5000)
-    assert window.list_dock.width() <= 0.27 * 1280 + 2 and window.label_dock.width() <= 0.24 * 1280 + 2
+    assert window.list_dock.width() <= 0.3 * 1280 and window.label_dock.width() <= 0.25 * 1280
     window.resize(1920, 1080)  # a wide screen: the panels may grow again, the views too
     qtbot.waitUntil(lambda: window.views.width() >= 0.45 * 1920, timeout=5000)
+
+
+def test_a_narrow_clip_list_keeps_the_names_readable(qtbot, open_window, project_file):
+    window = open_window(project_file)
+    window.resize(1280, 720)
+    header = window.clip_list.view.horizontalHeader()
+    qtbot.waitUntil(lambda: header.sectionSize(0) >= window.clip_list._name_min, timeout=5000)
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: header.sectionSize(0) >= window.clip_list._name_min, timeout=5000)

@@ -39,6 +39,7 @@ QUEUE_TEXT = {"unlabelled": "Unlabelled (mine)", "uncertain": "Uncertain (near t
               "fn": "Human, model said non-human", "tn": "Non-human, model said non-human"}
 
 
+NAME_MIN_CHARS = 22  # the clip column never gets narrower than this (a segment's start and most names)
 _ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,
                     Qt.ItemDataRole.TextAlignmentRole})
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -225,6 +226,7 @@ class ClipList(QWidget):
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
                 header.resizeSection(column, digit * chars + 12)
         header.sectionClicked.connect(lambda _: header.setSortIndicatorShown(True))
+        self._name_min = digit * NAME_MIN_CHARS
 
         top = QHBoxLayout()
         top.addWidget(self.queue, 1)
@@ -238,6 +240,19 @@ class ClipList(QWidget):
         # Slots are methods, not lambdas returning emit()'s bool (PySide6 mishandles such return values).
         self.queue.currentIndexChanged.connect(self._request_changed)
         self.filter.textChanged.connect(self._request_changed)
+
+    def resizeEvent(self, event) -> None:
+        """The name column stretches; when the panel is too narrow for every column, the name keeps
+        its width and the other columns scroll sideways (Qt would squeeze the name to "…")."""
+        super().resizeEvent(event)
+        header = self.view.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(1, header.count()))
+        squeezed = self.view.viewport().width() - others < self._name_min
+        mode = QHeaderView.ResizeMode.Interactive if squeezed else QHeaderView.ResizeMode.Stretch
+        if header.sectionResizeMode(0) != mode:
+            header.setSectionResizeMode(0, mode)
+        if squeezed:
+            header.resizeSection(0, self._name_min)
 
     def _request_changed(self, *_) -> None:
         self.request_changed.emit()
