@@ -314,7 +314,8 @@ class MainWindow(QMainWindow):
                 self.label_panel.show_verdict(self.clips.loaded.prediction, session.threshold,
                                               self.clips.loaded.prediction_error)
             self._queue_timer.start()  # the queue and its disagreement column follow once the value settles
-        reread = [c for c in changes.labels if c == session.current_clip_id or c in self.clips.cache]
+        reread = sorted((c for c in changes.labels if c == session.current_clip_id or c in self.clips.cache),
+                        key=lambda c: c != session.current_clip_id)  # the clip on screen first
         for clip_id in reread[:HISTORY_REREADS]:
             self.labels.refresh_history(clip_id)
         self._show_session()
