@@ -246,13 +246,13 @@ def queue_rows(table: ClipTable, request: QueueRequest) -> np.ndarray:
 PATH_PREFIX = "path:"
 
 
-def clock_text(seconds: float) -> str:
-    """A time in a recording to a tenth of a second: "0:05.0", "12:31.4", "1:02:05.5"."""
-    tenths = int(round(seconds * 10))
-    minutes, tenths_left = divmod(tenths, 600)
+def clock_text(seconds: float, decimals: int = 1) -> str:
+    """A time in a recording as a clock: "0:05.0", "12:31.4", "1:02:05.5" (``decimals`` after the second)."""
+    scale = 10**decimals
+    minutes, rest = divmod(int(round(seconds * scale)), 60 * scale)
     hours, minutes = divmod(minutes, 60)
-    text = f"{minutes:02d}:{tenths_left / 10:04.1f}" if hours else f"{minutes}:{tenths_left / 10:04.1f}"
-    return f"{hours}:{text}" if hours else text
+    secs = f"{rest / scale:0{3 + decimals if decimals else 2}.{decimals}f}"
+    return f"{hours}:{minutes:02d}:{secs}" if hours else f"{minutes}:{secs}"
 
 
 def common_folder(paths: list[str]) -> str:

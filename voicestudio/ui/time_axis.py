@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 
+from voicestudio.dataset.cliptable import clock_text
+
 
 def clock(seconds: float, spacing: float) -> str:
     """``seconds`` as a tick label, with as many decimals as ``spacing`` between ticks needs.
@@ -12,16 +14,8 @@ def clock(seconds: float, spacing: float) -> str:
     Under a minute: plain seconds ("12.5"); under an hour: "m:ss(.s)"; beyond: "h:mm:ss(.s)".
     """
     decimals = next((d for d in range(4) if abs(spacing * 10**d - round(spacing * 10**d)) < 1e-6 * 10**d), 3)
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    seconds = round(seconds, decimals)
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    width = 3 + decimals if decimals else 2
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{secs:0{width}.{decimals}f}"
-    if minutes:
-        return f"{sign}{minutes}:{secs:0{width}.{decimals}f}"
-    return f"{sign}{secs:.{decimals}f}"
+    sign, rounded = "-" if seconds < 0 else "", round(abs(seconds), decimals)
+    return sign + (f"{rounded:.{decimals}f}" if rounded < 60 else clock_text(rounded, decimals))
 
 
 class TimeAxis(pg.AxisItem):
