@@ -191,6 +191,44 @@ def test_force_accepts_every_file_an_export_writes(project, tmp_path):
     assert done.returncode == 1 and f"train/{clip.name} (changed since the export)" in done.stderr, done.stderr
 
 
+def test_force_keeps_the_card_manifest_and_tables_the_user_edited(project, tmp_path):
+    """README.md, manifest.csv and the hf metadata tables are hash-checked like the clips: edited, they
+    make --force refuse and are named; untouched, --force replaces them."""
+    out = tmp_path / "hf"
+    assert voicestudio(project, "export", str(out), "--format", "hf", "--features", "mfcc-npy").returncode == 0
+    checksums = dict(reversed(line.split("  ", 1)) for line in (out / "checksums.sha256").read_text().splitlines())
+    assert {"README.md", "manifest.csv", "train/metadata.csv"} <= set(checksums)
+    assert checksums == {k: v for k, v in tree(out).items() if k != "checksums.sha256"}
+    originals = {name: (out / name).read_bytes() for name in ("README.md", "manifest.csv", "train/metadata.csv")}
+    for name in originals:
+        edited = out / name
+        edited.write_bytes(originals[name] + b"my notes: the tone clips are mislabelled\n")
+        before = tree(out)
+        done = voicestudio(project, "export", str(out), "--format", "hf", "--force")
+        assert done.returncode == 1, done.stderr
+        assert f"{name} (changed since the export)" in done.stderr and len(messages(done)) == 1, done.stderr
+        assert tree(out) == before and hidden(tmp_path) == []
+        edited.write_bytes(originals[name])
+    done = voicestudio(project, "export", str(out), "--format", "hf", "--force")  # all as written: replaced
+    assert done.returncode == 0, done.stderr
+
+
+def test_export_refuses_a_link_to_nothing(project, tmp_path):
+    """A dangling link is never followed into folders it names (they would be created, maybe elsewhere)."""
+    link = tmp_path / "lnk"
+    link.symlink_to(tmp_path / "nonexistent" / "dir")
+    for force in ([], ["--force"]):
+        done = voicestudio(project, "export", str(link), *force)
+        assert done.returncode == 1
+        assert messages(done) == [f"voicestudio: error: {link}: is a link to {tmp_path / 'nonexistent' / 'dir'}, "
+                                  "which does not exist; create that folder or export to another one"], done.stderr
+    assert not (tmp_path / "nonexistent").exists() and link.is_symlink() and hidden(tmp_path) == []
+    self_link = tmp_path / "self"
+    self_link.symlink_to("self")
+    done = voicestudio(project, "export", str(self_link))
+    assert done.returncode == 1 and "is a link to self, which does not exist" in done.stderr, done.stderr
+
+
 def test_export_never_lands_on_the_folder_holding_the_project(tmp_path):
     db = make_project(tmp_path / "my-dataset")
     events = label_events(db)

@@ -317,6 +317,28 @@ def test_a_symlink_loop_is_named(tmp_path):
     assert f"warning: {folder / 'sub' / 'back'}: symbolic link loop: leads back to {folder}" in done.stdout
 
 
+def test_links_to_nothing_are_named_as_skipped_links_not_failures(tmp_path):
+    """A link round to itself, or to nowhere, holds nothing to read: named, and the import exits 0 like
+    a folder loop. A dead link named like audio is missing audio: that one is a failure."""
+    folder, db = tmp_path / "in", tmp_path / "p.vsproj"
+    audiofiles.write(folder / "voice.wav", audiofiles.speechlike(SR, 0.5), SR)
+    os.symlink("self", folder / "self")
+    os.symlink(tmp_path / "nonexistent" / "notes", folder / "notes")
+    done = voicestudio("import", folder, db=db)  # exit 0: nothing failed
+    assert done.stdout.startswith("1 files added (1 clips), 0 unchanged, 0 relinked, 0 duplicates, 0 not audio, "
+                                  "0 failed, 2 links skipped"), done.stdout
+    assert f"skipped link: {folder / 'notes'}: broken symbolic link" in done.stdout
+    assert f"skipped link: {folder / 'self'}: symbolic link loop (the link points back to itself)" in done.stdout
+    assert done.stderr == ""
+    report = json.loads(voicestudio("--json", "import", folder, db=db).stdout)
+    assert report["failures"] == [] and sorted(p["path"] for p in report["skipped_links"]) == [
+        str(folder / "notes"), str(folder / "self")]
+
+    os.symlink(tmp_path / "nonexistent" / "take.wav", folder / "take.wav")  # audio was promised: missing
+    done = voicestudio("import", folder, db=db, check_exit=1)
+    assert f"voicestudio: {folder / 'take.wav'}: broken symbolic link" in done.stderr, done.stderr
+
+
 # The audit: other ways a process with the project open could have opened its files --------------
 
 def test_labels_import_refuses_the_open_project_without_reading_it(tmp_path):
@@ -370,3 +392,48 @@ def test_labels_by_path_for_a_rerecorded_file_are_refused_until_it_is_imported_a
     voicestudio("import", folder, db=db)  # the new take gets its own clip
     voicestudio("label", take, "nonhuman", "--annotator", "ann", db=db)
     voicestudio("labels", "import", sheet, db=db)
+
+
+def test_score_refuses_a_clip_whose_audio_changed_and_scores_the_rest(tmp_path, tiny_model):
+    """Speech labelled human is moved away and a bark copied to its path: ``score`` must not store the
+    bark's score on the speech clip. The changed (and a missing) clip are reported, the rest scored, exit 1."""
+    folder, db = tmp_path / "a", tmp_path / "p.vsproj"
+    take = speech(folder / "take1.ogg", seed=1)
+    kept = speech(folder / "kept.ogg", seed=2)
+    gone = speech(folder / "gone.ogg", seed=3)
+    voicestudio("import", folder, db=db)
+    voicestudio("label", take, "human", "--annotator", "ann", db=db)
+    os.rename(take, tmp_path / "take1-moved.ogg")
+    shutil.copyfile(bark(tmp_path / "bark.ogg"), take)
+    gone.unlink()
+
+    done = voicestudio("score", "--model", tiny_model, db=db, check_exit=1)
+    assert f"voicestudio: {take}: changed since it was imported" in done.stderr, done.stderr
+    assert f"voicestudio: {gone}: no such file" in done.stderr, done.stderr
+    assert done.stdout.startswith("1 clips scored with ") and "2 failed" in done.stdout
+    with open_project(db) as project, project.session() as s:
+        paths = {c.id: Path(c.path).name for c in clip_store.list_clips(s)}
+    with sqlite3.connect(db) as conn:
+        scored = {paths[clip_id] for (clip_id,) in conn.execute("SELECT clip_id FROM predictions")}
+    assert scored == {"kept.ogg"}
+
+    # The window's background scoring runs the same core function: the same refusal.
+    from voicestudio.dataset.scoring import score_project
+    from voicestudio.model.detector import Detector
+
+    with open_project(db) as project:
+        report = score_project(project, Detector(tiny_model), workers=1)
+    assert report.scored == 0 and sorted(Path(f.path).name for f in report.failures) == ["gone.ogg", "take1.ogg"]
+
+
+def test_label_by_id_refuses_a_clip_whose_audio_changed(tmp_path):
+    """By path the label was already refused; by id it must be too (the same clip, the same audio)."""
+    folder, db = tmp_path / "a", tmp_path / "p.vsproj"
+    take = speech(folder / "take1.ogg", seed=1)
+    voicestudio("import", folder, db=db)
+    (row,) = clips_json(db)
+    bark(take)  # re-recorded behind the project's back, not imported again
+    done = voicestudio("label", row["id"], "human", "--annotator", "ann", db=db, check_exit=1)
+    assert "changed since it was imported" in done.stderr and len(done.stderr.splitlines()) == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM label_events").fetchone() == (0,)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 import audiofiles
-from voicestudio.audio.scan import FileProblem, FoundFile, LinkLoop, scan
+from voicestudio.audio.scan import DeadLink, FileProblem, FoundFile, LinkLoop, scan
 from voicestudio.dataset.importer import SegmentRule, import_paths, source_group
 from voicestudio.store import clips as clip_store
 from voicestudio.store.project import open_project
@@ -22,8 +22,9 @@ def test_symlink_loops_and_duplicate_links_are_walked_once(tmp_path):
     found = list(scan([root]))
     files = [f for f in found if isinstance(f, FoundFile)]
     assert [f.path.name for f in files] == ["one.wav"]
-    problems = [f for f in found if isinstance(f, FileProblem)]
-    assert [p.reason for p in problems] == ["broken symbolic link"]
+    assert not [f for f in found if isinstance(f, FileProblem)]
+    assert [(d.path, d.reason) for d in found if isinstance(d, DeadLink)] == [  # named by the importer
+        (str(root / "dangling.wav"), "broken symbolic link")]
     # The loop is named (the folder it leads back to); the second link to one folder is not a loop.
     assert [(loop.path, loop.target) for loop in found if isinstance(loop, LinkLoop)] == [
         (str(root / "a" / "loop"), str(root))]

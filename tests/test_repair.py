@@ -179,3 +179,35 @@ def test_damage_in_a_project_left_open_is_found_at_open_and_reads_say_so(tmp_pat
     assert listed.stderr.startswith(f"voicestudio: warning: {path}: the project is damaged (")
     assert listed.stderr.endswith("run voicestudio db check / db recover\n") and listed.stderr.count("\n") == 1
     assert labelled.returncode == 1 and "the project is damaged" in labelled.stderr
+
+
+def test_a_damaged_root_page_loses_no_row_on_intact_leaves(tmp_path):
+    """The clips table's root page overwritten: SQLite cannot reach a single clip through it, yet every
+    leaf page below it is intact. ``db recover`` finds those leaves by scanning the file: nothing is lost."""
+    path = tmp_path / "p.vsproj"
+    make_project(path)
+    clips_before = query(path, "SELECT id, file_id, start_s, end_s, created_at FROM clips ORDER BY id")
+    before = query(path, LABELS)
+    (root,) = query(path, "SELECT rootpage FROM sqlite_master WHERE name = 'clips'")[0]
+    assert query(path, f"SELECT pagetype FROM dbstat WHERE pageno = {root}") == [("internal",)]
+    page_size = query(path, "PRAGMA page_size")[0][0]
+    with open(path, "r+b") as f:  # no SQLite connection has the file open now
+        f.seek((root - 1) * page_size)
+        f.write(random.Random(root).randbytes(page_size))
+
+    labelled = voicestudio("--db", str(path), "label", "1", "human")  # item 3: the reason, not "(damaged)"
+    assert labelled.returncode == 1 and "(damaged)" not in labelled.stderr, labelled.stderr
+    assert labelled.stderr.startswith(f"voicestudio: error: {path}: the project is damaged (")
+
+    out = tmp_path / "recovered.vsproj"
+    done = voicestudio("--json", "db", "recover", str(path), str(out))
+    assert done.returncode == 0, done.stderr
+    tables = {t["table"]: t for t in json.loads(done.stdout)["tables"]}
+    assert tables["clips"]["recovered"] == tables["clips"]["found_on_pages"] == FILES
+    assert tables["label_events"]["recovered"] == FILES and tables["label_events"]["refused"] == 0
+    assert query(out, "SELECT id, file_id, start_s, end_s, created_at FROM clips ORDER BY id") == clips_before
+    assert query(out, LABELS) == before  # every label kept, on the clip it was given to
+    assert query(out, "PRAGMA integrity_check") == [("ok",)] and query(out, "PRAGMA foreign_key_check") == []
+    text = voicestudio("db", "recover", str(path), str(tmp_path / "again.vsproj")).stdout
+    assert f"clips: {FILES} rows recovered" in text and f"{FILES} of them found on intact pages" in text, text
+    assert voicestudio("--db", str(out), "label", "1", "unsure").returncode == 0

@@ -196,7 +196,8 @@ def test_a_write_failure_stops_the_export_and_leaves_nothing(labelled, tmp_path)
 def test_hf_layout_and_features(labelled, tmp_path):
     out = tmp_path / "hf"
     export_dataset(labelled, out, ExportOptions(layout="hf", rate=16000, features="mfcc-png", audio_format="flac"))
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "features", "manifest.csv", "test", "train", "validation"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "checksums.sha256", "features", "manifest.csv",
+                                                     "test", "train", "validation"]
     with open(out / "train" / "metadata.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and all((out / "train" / r["file_name"]).exists() and r["label"] in ("human", "nonhuman") for r in rows)

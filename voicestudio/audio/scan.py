@@ -42,13 +42,30 @@ class LinkLoop:
     target: str
 
 
-def scan(paths) -> Iterator[FoundFile | FileProblem | LinkLoop]:
+@dataclass(frozen=True)
+class DeadLink:
+    """A link inside a scanned folder that leads to no file: to nowhere, or round to itself.
+
+    Not a file that failed: there is nothing there to read. Callers skip it and
+    name it (unless its name promised audio: then the audio is missing).
+    """
+
+    path: str
+    reason: str
+
+
+_BROKEN_LINK = "broken symbolic link"
+_SELF_LINK = "symbolic link loop (the link points back to itself)"
+
+
+def scan(paths) -> Iterator[FoundFile | FileProblem | LinkLoop | DeadLink]:
     """Files under ``paths`` (recursively, sorted), once each.
 
     Symlinked folders are followed, but a folder already visited (a symlink
     loop, or two links to one place) is not entered again; a loop comes out
-    as ``LinkLoop`` so that it can be named. Unreadable folders,
-    broken or looping links, names the project cannot store and things that
+    as ``LinkLoop`` so that it can be named, a link in a folder that leads
+    to no file as ``DeadLink``. Unreadable folders, a given path that is a
+    broken or looping link, names the project cannot store and things that
     are not regular files (FIFOs, sockets, devices: never opened, a FIFO would
     block) come out as ``FileProblem``.
     """
@@ -59,7 +76,7 @@ def scan(paths) -> Iterator[FoundFile | FileProblem | LinkLoop]:
         try:
             is_dir = stat.S_ISDIR(root.stat().st_mode)
         except FileNotFoundError:
-            yield FileProblem(str(root), "broken symbolic link" if root.is_symlink() else "no such file or folder")
+            yield FileProblem(str(root), _BROKEN_LINK if root.is_symlink() else "no such file or folder")
             continue
         except OSError as exc:
             yield FileProblem(str(root), _os_reason(exc))
@@ -93,6 +110,8 @@ def scan(paths) -> Iterator[FoundFile | FileProblem | LinkLoop]:
                     if entry.path not in seen_files:
                         seen_files.add(entry.path)
                         yield _found(Path(entry.path), root)
+                elif kind in (_BROKEN_LINK, _SELF_LINK) and entry.is_symlink():
+                    yield DeadLink(entry.path, kind)
                 else:
                     yield FileProblem(entry.path, kind)
             stack.extend(reversed(subfolders))  # depth-first, in name order
@@ -115,7 +134,7 @@ def _entry_kind(entry: os.DirEntry) -> str:
             return "file"
         mode = entry.stat().st_mode  # not a plain file or folder: say what it is
     except FileNotFoundError:
-        return "broken symbolic link"  # DirEntry says so for a link to nowhere (or a file just deleted)
+        return _BROKEN_LINK  # DirEntry says so for a link to nowhere (or a file just deleted)
     except OSError as exc:
         return _os_reason(exc)
     what = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
@@ -125,7 +144,7 @@ def _entry_kind(entry: os.DirEntry) -> str:
 
 def _os_reason(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
-        return "symbolic link loop (the link points back to itself)"
+        return _SELF_LINK
     return f"cannot read ({exc.strerror or exc})"
 
 

@@ -29,10 +29,12 @@ def run(args) -> int:
             f"{len(result.duplicates)} duplicates, {len(result.skipped)} not audio, "
             f"{len(result.failures)} failed"
             + (f", {len(result.changed)} changed since import" if result.changed else "")
+            + (f", {len(result.links_skipped)} links skipped" if result.links_skipped else "")
         )
         # Worth a word, not failures: the files were imported (or kept), so the exit code stays 0.
         for heading, problems in (("duplicate: ", result.duplicates), ("", result.changed),
-                                  ("relinked: ", result.relinked), ("warning: ", result.warnings)):
+                                  ("relinked: ", result.relinked), ("warning: ", result.warnings),
+                                  ("skipped link: ", result.links_skipped)):
             for problem in problems:
                 print(f"{heading}{one_line(problem.path)}: {one_line(problem.reason)}")
     return exit_with(result.failures)

@@ -20,8 +20,9 @@ only when complete, so ``OUT`` holds a whole export or none (``staging``: the
 folder is named after its process, and the next export into the same parent
 removes those of processes that were killed). ``--force`` replaces an earlier
 export only if ``OUT`` holds nothing but what that export wrote (its manifest
-lists it); ``OUT`` may be a link to a folder: the export goes into the link's
-target and the link stays. The same project, options and seed give
+lists it, ``checksums.sha256`` says it is unedited); ``OUT`` may be a link to a
+folder: the export goes into the link's target and the link stays (a link to
+nothing is refused, never made into the folders it names). The same project, options and seed give
 byte-identical output (no timestamps).
 """
 
@@ -73,6 +74,7 @@ MANIFEST_COLUMNS = ("path", "label", "split", "source_file", "start_s", "end_s",
                     "sha256", "source_sha256", "source_group", "annotators", "model_score", "clip_id", "features")
 MAX_EXPORT_RATE = 48000
 CARD_MARK = "<!-- written by VoiceStudio export -->"  # how --force recognises an export it may replace
+CHECKSUMS = "checksums.sha256"  # every other file's SHA-256 (sha256sum format): --force keeps edited ones
 _NAMED_AT_MOST = 5  # files named when refusing to replace a folder
 _WHOLE_FILE_TOLERANCE_S = 1e-3
 
@@ -310,6 +312,34 @@ def _write_manifest(root: Path, written: list[WrittenClip]) -> None:
                           "" if i.score is None else f"{i.score:.6f}", i.clip_id, w.features])
 
 
+def _write_checksums(root: Path, written: list[WrittenClip]) -> None:
+    """``CHECKSUMS``: the SHA-256 of every file in ``root`` but itself, card, manifest and tables included,
+    so ``--force`` can tell an edited README or manifest from the one it wrote (clips: hashed already)."""
+    known = {w.path: w.sha256 for w in written}
+    lines = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            relative = Path(folder, name).relative_to(root).as_posix()
+            if relative != CHECKSUMS:
+                lines.append(f"{known.get(relative) or file_sha256(Path(folder, name))}  {relative}\n")
+    with open(root / CHECKSUMS, "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(sorted(lines, key=lambda line: line.split("  ", 1)[1]))
+
+
+def _read_checksums(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 from an earlier export's ``CHECKSUMS`` (empty: none, as before it existed)."""
+    try:
+        text = (folder / CHECKSUMS).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    found = {}
+    for line in text.splitlines():
+        digest, _, relative = line.partition("  ")
+        if len(digest) == 64 and relative:
+            found[relative] = digest.lower()
+    return found
+
+
 def _write_hf_metadata(root: Path, written: list[WrittenClip]) -> None:
     for split, folder in HF_SPLIT_DIRS.items():
         rows = [w for w in written if w.item.split == split]
@@ -326,8 +356,8 @@ def _write_hf_metadata(root: Path, written: list[WrittenClip]) -> None:
 # The target folder -------------------------------------------------------------------------
 
 def _files_of_export(folder: Path) -> dict[str, str] | None:
-    """What the export in ``folder`` wrote, from its manifest: relative path -> SHA-256 ("" where the
-    manifest has none: card, manifest, features, hf tables). None if ``folder`` holds no export."""
+    """What the export in ``folder`` wrote, from its manifest and checksums: relative path -> SHA-256
+    ("" where neither has one: an export from before ``CHECKSUMS``). None if ``folder`` holds no export."""
     try:
         if CARD_MARK not in (folder / "README.md").read_text(encoding="utf-8", errors="replace"):
             return None
@@ -344,7 +374,10 @@ def _files_of_export(folder: Path) -> dict[str, str] | None:
         parts = PurePosixPath(path).parts
         if len(parts) == 2 and parts[0] in HF_SPLIT_DIRS.values():
             written[f"{parts[0]}/metadata.csv"] = ""  # the hf layout's per-split table
-    return written
+    checksums = _read_checksums(folder)
+    if checksums:
+        written[CHECKSUMS] = ""
+    return {**written, **checksums}
 
 
 def _not_written_by_export(folder: Path, written: dict[str, str], check_content: bool) -> list[str]:
@@ -381,6 +414,7 @@ def check_target(out: Path, force: bool, project=None, *, check_content: bool = 
     ``check_content=False`` skips reading the earlier clips to see if they
     were changed (a quick check for a dialog; the export itself checks them).
     """
+    _refuse_dangling_link(out)
     if holds_project(out, project):
         raise VoiceStudioError(f"{out}: holds the open project {project.label}; export to another folder")
     if out.exists() and not out.is_dir():
@@ -397,6 +431,13 @@ def check_target(out: Path, force: bool, project=None, *, check_content: bool = 
         if others:
             raise VoiceStudioError(f"{out}: holds files the earlier export did not write: {_named(others)}; "
                                    "move them out first (--force replaces only what an export wrote)")
+
+
+def _refuse_dangling_link(out: Path) -> None:
+    """A link whose target is missing: following it would create the folders it names, wherever they are."""
+    if os.path.islink(out) and not os.path.exists(out):
+        raise VoiceStudioError(f"{out}: is a link to {os.readlink(out)}, which does not exist; "
+                               "create that folder or export to another one")
 
 
 def _disk_error(exc: OSError, out: Path) -> VoiceStudioError:
@@ -424,6 +465,7 @@ def export_dataset(
     started = time.perf_counter()
     out = Path(out).expanduser().absolute()
     link = out if out.is_symlink() else None
+    _refuse_dangling_link(out)
     if link is not None:  # a link to a folder: write into its target, keep the link
         out = Path(os.path.realpath(link))
     check_target(out, options.force, project)
@@ -455,6 +497,7 @@ def export_dataset(
             dataset_card(result, options, plan, project_label=str(project.label),
                          model=None if detector is None else f"{detector.card.name} ({detector.sha256[:12]})",
                          spec=spec), encoding="utf-8")
+        _write_checksums(staging, result.written)  # last: it covers the card and the tables
         move_into_place(staging, out)
     except OSError as exc:
         raise _disk_error(exc, out) from None
@@ -542,6 +585,8 @@ def dataset_card(result: ExportResult, options: ExportOptions, plan: ExportPlan,
         f"into their own files. Sample rate: {', '.join(f'{r} Hz' for r in rates)}"
         + ("" if options.rate else " (each source's own rate, at most 32 kHz)") + ".",
         "`manifest.csv` lists every file: " + ", ".join(f"`{c}`" for c in MANIFEST_COLUMNS) + ".",
+        f"`{CHECKSUMS}` holds the SHA-256 of every other file (`sha256sum -c {CHECKSUMS}`); "
+        "`export --force` refuses to replace a file edited since.",
     ]
     if model:
         lines.append(f"`model_score` is the clip score of {model} stored in the project (empty: not scored).")

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from voicestudio import pathmap
 from voicestudio.audio.decode import AudioInfo, load_audio, probe
 from voicestudio.audio.headers import claimed_frames
-from voicestudio.audio.scan import AUDIO_SUFFIXES, FileProblem, FoundFile, LinkLoop, scan
+from voicestudio.audio.scan import AUDIO_SUFFIXES, DeadLink, FileProblem, FoundFile, LinkLoop, scan
 from voicestudio.audio.segment import Segment, fixed_segments, silence_segments
 from voicestudio.dataset.sourcecheck import CHANGED, MISSING, check_source
 from voicestudio.errors import AudioError, MissingExtraError
@@ -86,6 +86,7 @@ class ImportReport:
     changed: list[FileProblem] = field(default_factory=list)
     relinked: list[FileProblem] = field(default_factory=list)  # a known recording found at a new path
     warnings: list[FileProblem] = field(default_factory=list)  # imported or walked, but worth a word
+    links_skipped: list[FileProblem] = field(default_factory=list)  # links in a folder leading to no file
     cancelled: bool = False
 
     def to_dict(self) -> dict:
@@ -101,6 +102,7 @@ class ImportReport:
             "changed": [vars(p) for p in self.changed],
             "relinked": [vars(p) for p in self.relinked],
             "warnings": [vars(p) for p in self.warnings],
+            "skipped_links": [vars(p) for p in self.links_skipped],
             "cancelled": self.cancelled,
         }
 
@@ -199,6 +201,10 @@ def import_paths(
             if isinstance(item, LinkLoop):
                 result.warnings.append(FileProblem(item.path, f"symbolic link loop: leads back to {item.target}, "
                                                               "which is imported once, not again"))
+                continue
+            if isinstance(item, DeadLink):  # nothing there to read: named, no failure (unless audio was promised)
+                dead = FileProblem(item.path, item.reason)
+                (result.failures if _named_as_audio(item.path) else result.links_skipped).append(dead)
                 continue
             if isinstance(item, FileProblem):
                 # A pipe or socket named like anything but audio is no more a failure than a text file.

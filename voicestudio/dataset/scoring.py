@@ -3,10 +3,11 @@
 Decoding and features of the next clips run on worker threads while the
 interpreter (one lock inside the detector) works on the current one, so the
 pipeline's time approaches the interpreter's. Results are written in batches,
-one transaction per batch; a clip that fails (its audio, or the interpreter on
-its audio) is reported and the rest go on. A clip longer than the detector's
-``LONG_PART_S`` is predicted the way ``predict`` does it, streamed a block at a
-time, one such clip at a time: memory stays bounded whatever the clip's length.
+one transaction per batch; a clip that fails (its file changed since import or
+is gone, its audio, or the interpreter on its audio) is reported and the rest go
+on. A clip longer than the detector's ``LONG_PART_S`` is predicted the way
+``predict`` does it, streamed a block at a time, one such clip at a time: memory
+stays bounded whatever the clip's length.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from voicestudio.audio.features import load_fast_fft
 from voicestudio.audio.scan import FileProblem
 from voicestudio.dataset import inflight
+from voicestudio.dataset.sourcecheck import check_source
 from voicestudio.errors import AudioError, ModelError
 from voicestudio.model.detector import ClipWindows, Prediction
 from voicestudio.progress import CancelToken, ProgressCallback, report, run_ahead
@@ -98,6 +100,9 @@ def score_project(
 
     def prepare(job) -> PreparedClip:
         part = {"start_s": job.start_s, "end_s": job.end_s}
+        source = check_source(job)  # other audio at the path now: its score would be stored on this clip
+        if not source.ok:
+            return PreparedClip(job, error=source.reason)
         try:
             if detector.streams(job.path, **part):
                 with streaming:  # the window may be predicting the same recording: computed once

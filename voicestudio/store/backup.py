@@ -30,7 +30,14 @@ from voicestudio.errors import ProjectError
 from voicestudio.files import fsync_folder
 from voicestudio.staging import make_partial_file, remove_stale
 from voicestudio.store.migrate import check_state
-from voicestudio.store.sqlite import BUSY_TIMEOUT_S, damaged_message, inspect_file, is_damage_error, read_only_uri
+from voicestudio.store.sqlite import (
+    BUSY_TIMEOUT_S,
+    check_problems,
+    damaged_message,
+    inspect_file,
+    is_damage_error,
+    read_only_uri,
+)
 
 # Files SQLite keeps beside a database while it is open (or after a crash).
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -163,7 +170,7 @@ def _copy(src: Path, partial: Path, out: Path, busy_timeout_s: float) -> dict:
                 source.backup(target)  # pages=-1: the whole database in one read transaction
                 check = [row[0] for row in target.execute("PRAGMA integrity_check")]
                 if check != ["ok"]:
-                    raise ProjectError(damaged_message(src, "; ".join(check[:3])))
+                    raise ProjectError(damaged_message(src, "; ".join(check_problems(check)[:3])))
                 return {
                     "label_events": _scalar(target, "SELECT count(*) FROM label_events"),
                     "clips": _scalar(target, "SELECT count(*) FROM clips"),

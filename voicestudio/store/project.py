@@ -46,6 +46,7 @@ from voicestudio.store.migrate import (  # noqa: F401  (KNOWN_REVISIONS re-expor
 from voicestudio.store.sqlite import (
     BEGIN_OPTION,
     BUSY_TIMEOUT_S,
+    check_problems,
     damaged_message,
     disk_full_message,
     inspect_file,
@@ -131,8 +132,8 @@ class Project:
         with self.session() as session:
             rows = [row[0] for row in session.connection().exec_driver_sql("PRAGMA quick_check(4)")]
         self._checked = True
-        if rows != ["ok"]:  # the problems, after a "*** in database main ***" heading
-            self.damage = "; ".join(row for row in rows if not row.startswith("***"))
+        if rows != ["ok"]:  # the problems (SQLite may put them in one row, after a heading)
+            self.damage = "; ".join(check_problems(rows)) or "quick_check failed"
         return self.damage
 
     @contextmanager

@@ -8,7 +8,10 @@ Python's ``sqlite3`` module lacks. A fresh project with the damaged one's
 schema revision is created beside ``out``; every table is read row by row in
 rowid order, and where a damaged page makes a range of rows unreadable the
 reader steps over it (probing further ahead, then narrowing back to the first
-readable row), so one bad page costs only the rows on it. Parents are copied
+readable row), so one bad page costs only the rows on it. A damaged root or
+interior page hides the intact leaves below it: for the ids a table could not
+read, ``pagescan`` finds the rows on leaf pages no b-tree reaches any more
+(``found_on_pages`` in the report). Parents are copied
 before children with foreign keys on: a row whose parent was lost (a label
 whose clip was on the bad page) is refused and counted, never stored dangling.
 The copy passes ``integrity_check`` before it is renamed to ``out``. The
@@ -27,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from voicestudio.errors import ProjectError
 from voicestudio.store.backup import check_target, project_file, replacing
 from voicestudio.store.migrate import KNOWN_REVISIONS, SCHEMA_REVISION, check_state
+from voicestudio.store.pagescan import MalformedPage, PageScan, TableShape, rows_by_table
 from voicestudio.store.sqlite import (
     BUSY_TIMEOUT_S,
     disk_full_message,
@@ -71,17 +75,19 @@ class TableRecovery:
     recovered: int  # rows in the copy
     refused: int = 0  # rows read but refused: their parent row was lost, or their values break the schema
     unreadable: tuple[tuple[int, int | None], ...] = ()  # rowid ranges (first, last; None: to the end) not read
+    found_on_pages: int = 0  # of ``recovered``: rows of the unreadable ranges found on intact leaf pages
 
     @property
     def lost(self) -> int | None:
-        """Rows known lost: refused ones plus every id in the unreadable ranges (None when a range is open)."""
+        """Rows known lost: refused ones plus every id in the unreadable ranges not found on a page
+        (None when a range is open: how many rows it held is not known)."""
         if any(last is None for _, last in self.unreadable):
             return None
-        return self.refused + sum(last - first + 1 for first, last in self.unreadable)
+        return self.refused + sum(last - first + 1 for first, last in self.unreadable) - self.found_on_pages
 
     def to_dict(self) -> dict:
         return {"table": self.table, "recovered": self.recovered, "lost": self.lost, "refused": self.refused,
-                "unreadable": [list(r) for r in self.unreadable]}
+                "unreadable": [list(r) for r in self.unreadable], "found_on_pages": self.found_on_pages}
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,9 @@ class RecoverReport:
             lost = "unknown (the end of the table is unreadable)" if t.lost is None else str(t.lost)
             ranges = ", ".join(f"{a}-{'end' if b is None else b}" for a, b in t.unreadable)
             lines.append(f"  {t.table}: {t.recovered} rows recovered, {lost} lost"
-                         + (f" (unreadable ids {ranges})" if ranges else "")
+                         + (f" (unreadable ids {ranges}" if ranges else "")
+                         + (f"; {t.found_on_pages} of them found on intact pages)" if t.found_on_pages
+                            else ")" if ranges else "")
                          + (f" ({t.refused} refused: parent lost or values broken)" if t.refused else ""))
         return "\n".join(lines)
 
@@ -170,7 +178,7 @@ def recover_project(source, out, *, force: bool = False, busy_timeout_s: float =
         revision = _revision(damaged, src)
         with replacing(out, "recovered copy") as partial:
             try:
-                tables = _copy_into(damaged, partial, revision, out)
+                tables = _copy_into(damaged, partial, revision, out, src)
             except (sqlite3.Error, DBAPIError) as exc:  # writing the copy: the source's damage is handled inside
                 if is_disk_full(exc, out.parent):
                     raise ProjectError(disk_full_message(out)) from None
@@ -181,13 +189,15 @@ def recover_project(source, out, *, force: bool = False, busy_timeout_s: float =
                          duration_s=time.monotonic() - started)
 
 
-def _copy_into(damaged: sqlite3.Connection, partial: Path, revision: str, out: Path) -> tuple[TableRecovery, ...]:
+def _copy_into(damaged: sqlite3.Connection, partial: Path, revision: str, out: Path,
+               src: Path | None = None) -> tuple[TableRecovery, ...]:
     """Every readable row of ``damaged`` into a fresh project at ``partial``, checked."""
     _create_schema(partial, revision)
     copy = sqlite3.connect(partial, isolation_level=None)
+    orphans = _OrphanRows(damaged, src)
     try:
         copy.execute("PRAGMA foreign_keys = ON")
-        tables = tuple(_copy_table(damaged, copy, table) for table in _tables_parents_first(copy))
+        tables = tuple(_copy_table(damaged, copy, table, orphans) for table in _tables_parents_first(copy))
         check = [row[0] for row in copy.execute("PRAGMA integrity_check")]
         if check != ["ok"]:  # a bug here, not the source's damage: the copy is written fresh
             raise ProjectError(f"{out}: the recovered copy failed its integrity check ({check[0]})")
@@ -254,7 +264,8 @@ def _tables_parents_first(copy: sqlite3.Connection) -> list[str]:
     return ordered
 
 
-def _copy_table(damaged: sqlite3.Connection, copy: sqlite3.Connection, table: str) -> TableRecovery:
+def _copy_table(damaged: sqlite3.Connection, copy: sqlite3.Connection, table: str,
+                orphans: _OrphanRows | None = None) -> TableRecovery:
     columns = [row[1] for row in copy.execute(f"PRAGMA table_info({_quoted(table)})")]
     try:
         present = {row[1] for row in damaged.execute(f"PRAGMA table_info({_quoted(table)})")}
@@ -274,8 +285,57 @@ def _copy_table(damaged: sqlite3.Connection, copy: sqlite3.Connection, table: st
             recovered += 1
         except sqlite3.IntegrityError:
             refused += 1
+    found = 0
+    if reader.unreadable and orphans is not None:  # the rows of those ids may sit on intact leaves
+        found = _copy_orphans(copy, table, columns, reader.unreadable, orphans)
     copy.execute("COMMIT")
-    return TableRecovery(table, recovered, refused, tuple(reader.unreadable))
+    return TableRecovery(table, recovered + found, refused, tuple(reader.unreadable), found)
+
+
+def _copy_orphans(copy: sqlite3.Connection, table: str, columns: list[str], unreadable, orphans: _OrphanRows) -> int:
+    """Rows of ``table`` found on leaf pages its b-tree no longer reaches, for the ids it could not read."""
+    found = 0
+    for rowid, named in orphans.rows(table):
+        if not any(first <= rowid and (last is None or rowid <= last) for first, last in unreadable):
+            continue  # read through the table already (or never lost)
+        kept = {name: value for name, value in named.items() if name in columns}
+        try:
+            copy.execute(f"INSERT INTO {_quoted(table)} ({', '.join(map(_quoted, kept))}) "
+                         f"VALUES ({', '.join('?' * len(kept))})", tuple(kept.values()))
+            found += 1
+        except sqlite3.IntegrityError:
+            pass  # its parent was lost, or it is not this table's after all: still counted as lost
+    return found
+
+
+class _OrphanRows:
+    """Rows on table-leaf pages that no b-tree reaches (``pagescan``), by table; the file is scanned once,
+    when a table first has ids it could not read."""
+
+    def __init__(self, damaged: sqlite3.Connection, path: Path | None):
+        self.damaged, self.path = damaged, path
+        self._by_table: dict[str, list[tuple[int, dict]]] | None = None
+
+    def rows(self, table: str) -> list[tuple[int, dict]]:
+        """(rowid, {column: value}) of ``table``'s orphan rows, by rowid."""
+        if self._by_table is None:
+            self._by_table = self._scan()
+        return self._by_table.get(table, [])
+
+    def _scan(self) -> dict[str, list[tuple[int, dict]]]:
+        if self.path is None:
+            return {}
+        try:
+            schema = self.damaged.execute("SELECT type, name, rootpage FROM sqlite_master").fetchall()
+            names = [name for kind, name, _ in schema if kind == "table" and not name.startswith("sqlite_")]
+            infos = {name: self.damaged.execute(f"PRAGMA table_info({_quoted(name)})").fetchall() for name in names}
+            pages = PageScan.open(self.path).orphan_rows([1, *(root for _, _, root in schema if root)])
+        except (sqlite3.DatabaseError, MalformedPage, OSError):
+            return {}  # the schema itself is unreadable: nothing to tell the pages apart by
+        shapes = [TableShape.of(name, infos[name]) for name in names if infos[name]]
+        columns = {name: [row[1] for row in sorted(infos[name])] for name in names}
+        return {table: [(rowid, dict(zip(columns[table], values))) for rowid, values in rows]
+                for table, rows in rows_by_table(pages, shapes).items()}
 
 
 @dataclass

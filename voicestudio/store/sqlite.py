@@ -137,10 +137,21 @@ def is_damage_error(exc: BaseException | str) -> bool:
     return "disk image is malformed" in str(exc)
 
 
+def check_problems(rows) -> list[str]:
+    """The problems in the rows of ``PRAGMA quick_check``/``integrity_check``, one a line.
+
+    SQLite may answer with one row of several lines that starts with a "*** in database main ***"
+    heading: the heading is no problem (kept, it left the message "damaged (damaged)").
+    """
+    lines = (line.strip() for row in rows for line in str(row).splitlines())
+    return [line for line in lines if line and line != "ok" and not line.startswith("***")]
+
+
 def damaged_message(label, exc_or_reason) -> str:
     """The one line for a damaged project: what SQLite found, and what to run."""
-    reason = str(exc_or_reason).strip().splitlines()[0] if str(exc_or_reason).strip() else "damaged"
-    return f"{label}: the project is damaged ({reason}): run voicestudio db check / db recover"
+    found = check_problems([exc_or_reason])
+    reason = f" ({found[0]})" if found else ""  # nothing said: "damaged" alone, never "damaged (damaged)"
+    return f"{label}: the project is damaged{reason}: run voicestudio db check / db recover"
 
 
 def disk_full_message(label) -> str:
