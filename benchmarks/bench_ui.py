@@ -15,6 +15,9 @@ Run: python benchmarks/bench_ui.py [--runs 5]   (offscreen Qt unless a display i
               Budget 5 s and 1.5x predict.
   selection:  50 rows selected, N pressed -> all 50 labels durable and shown, vs the same 50
               labels written one by one through the core (one transaction each). Budget 1 s.
+  region:     a span dragged on a 10-minute recording, H pressed -> the region's label durable
+              and drawn on every view, vs the same region labelled through the core (one
+              transaction). Budget 100 ms, as for a label.
   100k list:  project of 100,000 clips -> list filled, then a page scroll repainted, vs a
               QStandardItemModel holding the same rows. Smooth = a page under 16 ms.
 """
@@ -215,6 +218,28 @@ def bench_hour(qapp, home: Path) -> None:
     close(qapp, window)
 
 
+def bench_detail_settings(home: Path) -> None:
+    """Scrolling a 1 h, 32 kHz recording: detail of one range (a 30 s screen and half a screen
+    each side) with the widest spectrogram settings against the default ones."""
+    from voicestudio.audio.display import ViewSettings, load_detail
+    from voicestudio.audio.features import FeatureSpec, load_fast_fft
+
+    load_fast_fft()
+    path = audiofiles.write(home / "hour32k.wav", np.tile(audiofiles.speechlike(32000, 60.0, seed=7), 60), 32000)
+
+    def detail_time(view) -> float:
+        times = []
+        for i in range(9):
+            start = 600.0 + 37.0 * i
+            began = time.perf_counter()
+            load_detail(path, 0.0, start, start + 60.0, FeatureSpec(), view)
+            times.append(time.perf_counter() - began)
+        return median(times)
+
+    line("1 h scroll", detail_time(ViewSettings(max_hz=16000.0, n_fft=2048)), "default 8 kHz / 512 settings",
+         detail_time(ViewSettings()), 0.12)
+
+
 def bench_selection(qapp, home: Path) -> None:
     from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
     from PySide6.QtTest import QTest
@@ -241,6 +266,37 @@ def bench_selection(qapp, home: Path) -> None:
         label_clip(project, clip_id, "nonhuman", annotator="bench-peer")
     peer = time.perf_counter() - started
     line("selection", ours, "50 labels written one by one (core)", peer, 1.0)
+    close(qapp, window)
+
+
+def bench_region(qapp, home: Path, runs: int) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from voicestudio.dataset.regions import label_region
+
+    recording = np.tile(audiofiles.speechlike(SR, 60.0, seed=5), 10)
+    target = make_project(home / "region", {"ten-minutes.wav": recording}, segment="none")
+    window = open_window(qapp, target, home)
+    views, times = window.views, []
+    written = []
+    window.label_written.connect(written.append)
+    for run in range(runs):
+        start = 30.0 + 20.0 * run
+        views._span_dragged(start, start + 3.0, True)  # what a drag ends with
+        drawn_before = len(views.regions)
+        began = time.perf_counter()
+        QTest.keyClick(window, Qt.Key.Key_H)
+        wait(qapp, lambda: len(written) == run + 1 and len(views.regions) > drawn_before)
+        window.repaint()
+        times.append(time.perf_counter() - began)
+    project, file_id = window.session.project, window.clips.loaded.clip.file_id
+    peer = []
+    for run in range(runs):
+        began = time.perf_counter()
+        label_region(project, file_id, 400.0 + 10.0 * run, 403.0 + 10.0 * run, "human", annotator="bench-peer")
+        peer.append(time.perf_counter() - began)
+    line("region", median(times), "the same region labelled through the core", median(peer), 0.1)
     close(qapp, window)
 
 
@@ -329,7 +385,9 @@ def main() -> None:
         if not args.list_only:
             bench_clip_and_label(qapp, args.runs, home)
             bench_hour(qapp, home)
+            bench_detail_settings(home)
             bench_selection(qapp, home)
+            bench_region(qapp, home, args.runs)
         bench_list(qapp, home)
 
 

@@ -33,6 +33,13 @@ class Settings:
     auto_advance: bool = True
     uncertain_margin: float = 0.15  # "uncertain" = score within this of the threshold
     path_map: str = ""  # STORED=LOCAL prefixes for a shared project's audio (see voicestudio.pathmap)
+    # The spectrogram and MFCC views (View ▸ Spectrogram settings…; checked by voicestudio.ui.view_settings).
+    spectrogram_max_hz: float = 8000.0
+    spectrogram_fft: int = 512
+    spectrogram_floor_db: float = -90.0
+    spectrogram_top_db: float = 0.0
+    colour_map: str = "inferno"
+    mfcc_scale: str = "fixed"  # or "per-screen"
 
     def remember_project(self, target: str) -> None:
         target = str(target)

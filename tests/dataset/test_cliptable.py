@@ -170,3 +170,67 @@ def test_a_hundred_thousand_clips_load_as_columns(tmp_path):
         assert len(table) == 100_000 and table.ids.dtype == np.int64
         assert len(queue_rows(table, QueueRequest("unlabelled"))) == 100_000
         print(f"100,000 clips loaded in {time.perf_counter() - started:.2f} s")
+
+
+def test_the_note_column_shows_the_note_of_the_label_shown(project):
+    a, b = project.ids[0], project.ids[1]
+    with project.write() as s:
+        labels.add_label(s, a, "ann", "human", note="a man talking")
+        labels.add_label(s, b, "ann", "nonhuman", note="a car")
+        labels.add_label(s, b, "bob", "human", note="someone behind the car")
+    table = table_for(project)
+    assert table.note(table.row_of(a)) == "a man talking"
+    assert table.note(table.row_of(b)) == "someone behind the car"  # bob's label is the one shown
+    with project.write() as s:
+        labels.undo_label(s, b, "bob")
+    table = table_for(project)
+    assert table.note(table.row_of(b)) == "a car"  # bob's undo cleared his vote; an undo's note is not shown
+    # Live: a newer event drops the old note until its own note arrives.
+    row = table.record(a, "ann", 10**6, "unsure")
+    assert table.note(row) == ""
+    assert table.set_note(a, "ann", 10**6 - 1, "stale") is None and table.note(row) == ""
+    table.set_note(a, "ann", 10**6, "not sure at all")
+    assert table.note(row) == "not sure at all"
+
+
+def test_the_filter_takes_label_note_path_and_words(project):
+    from voicestudio.dataset.cliptable import parse_filter
+
+    ids = project.ids
+    with project.write() as s:
+        labels.add_label(s, ids[0], "ann", "human", note="Too quiet, a man")
+        labels.add_label(s, ids[1], "ann", "nonhuman", note="a car")
+        labels.add_label(s, ids[2], "ann", "unsure")
+    table = table_for(project)
+    everything = queue_rows(table, QueueRequest("all"))
+
+    def listed(text):
+        return [int(table.ids[r]) for r in queue_rows(table, QueueRequest("all", text=text))]
+
+    assert listed("label:human") == [ids[0]]
+    assert listed("label:non-human") == [ids[1]]
+    assert listed("label:none") == ids[3:] == listed("label:unlabelled")
+    assert listed("label:human label:unsure") == [ids[0], ids[2]]  # several labels: any of them
+    assert listed("label:nonsense") == []
+    assert listed("label:") == [int(table.ids[r]) for r in everything]  # half typed: no filter yet
+    assert listed('note:"too quiet"') == [ids[0]] == listed("note:quiet")
+    assert listed("note:") == ids[:2]  # any note
+    assert listed("note:car label:human") == []
+    assert listed("f1 note:car") == [ids[1]] and listed("f0 note:car") == []
+    assert listed("path:/audio/f5") == ids[5:]
+    assert listed("f5") == ids[5:]
+    assert parse_filter('label:human note:"a b" path:/x word').words == ("word",)
+
+
+def test_start_column_and_grouping_by_recording(project):
+    from voicestudio.dataset.cliptable import RECORDING_ORDER
+
+    table = table_for(project)
+    rows = queue_rows(table, QueueRequest("all"))
+    starts = [table.start_text(int(r)) for r in rows]
+    assert starts == ["", "", "", "", "", "0:00.0", "0:01.0"]  # only f5's two segments have a start
+    by_start = sort_rows(table, rows, "start", descending=True, threshold=0.5)
+    assert [table.start_text(int(r)) for r in by_start[:2]] == ["0:01.0", "0:00.0"]
+    shuffled = rows[[6, 2, 0, 5, 4, 1, 3]]
+    grouped = sort_rows(table, shuffled, RECORDING_ORDER, descending=False, threshold=0.5)
+    assert [int(r) for r in grouped] == [int(r) for r in rows]  # path, then start: f5's segments together

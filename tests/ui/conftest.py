@@ -14,6 +14,13 @@ SR = 16000
 WAIT_MS = 30000
 
 
+def scoring_done(qtbot, window) -> None:
+    """The background scoring has finished (its "Scored N clips" would overwrite the status bar)."""
+    import numpy as np
+
+    qtbot.waitUntil(lambda: not np.isnan(window.session.table.score).any(), timeout=WAIT_MS)
+
+
 @pytest.fixture
 def clip_folder(tmp_path):
     """Four short clips: two voice-like, a tone, noise."""

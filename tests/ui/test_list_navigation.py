@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from audiofiles import noise, speechlike, tone, write
-from conftest import SR, WAIT_MS
+from conftest import SR, WAIT_MS, scoring_done
 
 NAMES = [f"voice-{i:02d}.wav" for i in range(6)] + [f"tone-{i:02d}.wav" for i in range(6)]
 
@@ -144,6 +144,7 @@ def test_a_shift_click_selection_is_labelled_with_one_key_and_undone_with_one(qt
     from voicestudio.dataset.cliptable import NO_LABEL
 
     window = open_window(twelve_clips, auto_advance=False)
+    scoring_done(qtbot, window)  # its "Scored 12 clips" would replace the message read below
     written = []
     window.label_written.connect(written.append)
     click_row(qtbot, window, 2)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicestudio.audio.display import OpenedClip, open_clip
+from voicestudio.audio.display import DEFAULT_VIEW, OpenedClip, ViewSettings, open_clip
 from voicestudio.dataset import inflight
 from voicestudio.dataset.sourcecheck import CHANGED, check_source
 from voicestudio.errors import AudioError, MissingExtraError, ModelError
@@ -94,7 +94,8 @@ def stored_prediction(project: Project, clip_id: int, model_id: int, window_s: f
         return _as_clip_prediction(prediction_store.get_prediction(session, clip_id, model_id), model_id, window_s)
 
 
-def load_clip(project: Project, clip_id: int, spec, *, detector=None, model_id: int | None = None) -> LoadedClip:
+def load_clip(project: Project, clip_id: int, spec, *, detector=None, model_id: int | None = None,
+              view: ViewSettings = DEFAULT_VIEW) -> LoadedClip:
     """Decode the clip's first screen, fetch (or compute and store) its prediction, read its history.
 
     A long clip's prediction is not computed here (it takes seconds); the
@@ -113,7 +114,7 @@ def load_clip(project: Project, clip_id: int, spec, *, detector=None, model_id: 
                           error=f"{clip.path}: its recording was replaced by other audio at this path; the clip "
                                 "and its labels are kept as history")
     try:
-        opened = open_clip(clip.path, clip.start_s, clip.end_s, spec)
+        opened = open_clip(clip.path, clip.start_s, clip.end_s, spec, view)
     except (AudioError, MissingExtraError) as exc:
         return LoadedClip(clip, None, prediction, history, error=str(exc))
     source = check_source(clip)  # after decoding: a file that cannot be read says why first

@@ -9,6 +9,7 @@ here imports Qt.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -27,7 +28,9 @@ VALUES = {code: value for value, code in CODES.items()}
 # Confusion-matrix cells of the model against the labels (positive = human).
 CELLS = ("tp", "fp", "fn", "tn")
 QUEUE_NAMES = ("unlabelled", "uncertain", "disagreements", "mistakes", "conflicts", "all", *CELLS)
-COLUMNS = ("name", "duration", "label", "annotators", "score", "disagreement")
+COLUMNS = ("name", "duration", "label", "annotators", "score", "disagreement", "start", "note")
+# Not a column: sorting by it puts a recording's segments together, in time order.
+RECORDING_ORDER = "recording"
 # Disagreement codes: the model vs the current label, annotators among themselves.
 AGREE, MODEL_DISAGREES, ANNOTATORS_DISAGREE = 0, 1, 2
 
@@ -47,6 +50,8 @@ class ClipTable:
     annotator: str = ""
     # Per labelled row: {annotator: (event id, value)}; kept to update a row without a query.
     votes: dict[int, dict[str, tuple[int, str]]] = field(default_factory=dict)
+    # Per labelled row: {annotator: note} of the event in ``votes`` (undo events and empty notes left out).
+    notes: dict[int, dict[str, str]] = field(default_factory=dict)
     _row_of: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -65,6 +70,18 @@ class ClipTable:
             return f"{clock_text(float(self.starts[row]))} {name}"
         return name
 
+    def start_text(self, row: int) -> str:
+        """The Start column: where a segment begins in its recording ("" for a whole file)."""
+        return clock_text(float(self.starts[row])) if self.starts[row] > 0 or self._is_part(row) else ""
+
+    def note(self, row: int) -> str:
+        """The Note column: the note of the label the Label column shows (the latest annotator's)."""
+        votes = self.votes.get(row)
+        if not votes:
+            return ""
+        who = max(votes, key=lambda name: votes[name])
+        return self.notes.get(row, {}).get(who, "")
+
     def _is_part(self, row: int) -> bool:
         """A segment of a longer file (its neighbour shares the path)."""
         path = self.paths[row]
@@ -78,7 +95,7 @@ class ClipTable:
         """A copy another thread can read while this one takes new labels and scores."""
         return replace(self, label=self.label.copy(), mine=self.mine.copy(), n_annotators=self.n_annotators.copy(),
                        score=self.score.copy(), votes={row: dict(v) for row, v in self.votes.items()},
-                       _row_of=self._row_of)
+                       notes={row: dict(n) for row, n in self.notes.items()}, _row_of=self._row_of)
 
     # Updates ------------------------------------------------------------------
     def record(self, clip_id: int, annotator: str, event_id: int, value: str | None) -> int | None:
@@ -89,11 +106,26 @@ class ClipTable:
         votes = self.votes.setdefault(row, {})
         if annotator in votes and votes[annotator][0] > event_id:
             return row  # an older event than the one shown (read again by a refresh)
+        if annotator in votes and votes[annotator][0] != event_id:
+            # The note went with the replaced event; set_note brings the new event's.
+            self.notes.get(row, {}).pop(annotator, None)
         if value is None:
             votes.pop(annotator, None)
         else:
             votes[annotator] = (event_id, value)
         self._refresh_row(row)
+        return row
+
+    def set_note(self, clip_id: int, annotator: str, event_id: int, note: str | None) -> int | None:
+        """The note of a label event ``record`` took; ignored unless that event is still the annotator's
+        current one. Returns the row."""
+        row = self.row_of(clip_id)
+        if row is None or self.votes.get(row, {}).get(annotator, (None,))[0] != event_id:
+            return None
+        if note:
+            self.notes.setdefault(row, {})[annotator] = note
+        else:
+            self.notes.get(row, {}).pop(annotator, None)
         return row
 
     def _refresh_row(self, row: int) -> None:
@@ -159,13 +191,16 @@ def load_clip_table(session, *, annotator: str = "", model_id: int | None = None
     )
     latest = select(func.max(LabelEvent.id)).group_by(LabelEvent.clip_id, LabelEvent.annotator)
     events = session.execute(
-        select(LabelEvent.clip_id, LabelEvent.annotator, LabelEvent.id, LabelEvent.value)
+        select(LabelEvent.clip_id, LabelEvent.annotator, LabelEvent.id, LabelEvent.value, LabelEvent.note,
+               LabelEvent.undoes_id)
         .where(LabelEvent.id.in_(latest), LabelEvent.value.is_not(None))
     )
-    for clip_id, who, event_id, value in events:
+    for clip_id, who, event_id, value, note, undoes_id in events:
         row = table.row_of(clip_id)
         if row is not None:
             table.votes.setdefault(row, {})[who] = (event_id, value)
+            if note and undoes_id is None:  # an undo's note is bookkeeping ("undo of event 12")
+                table.notes.setdefault(row, {})[who] = note
     for row in table.votes:
         table._refresh_row(row)
     if model_id is not None:
@@ -178,7 +213,7 @@ class QueueRequest:
     name: str = "unlabelled"
     threshold: float = 0.5
     uncertain_margin: float = 0.15
-    text: str = ""  # the filter box: a substring of the file name and its folder (text_filter)
+    text: str = ""  # the filter box: words of the file name and folder, label:, note:, path: (row_filter)
     consensus: Consensus = Consensus()  # which label the model is judged against
 
 
@@ -237,13 +272,8 @@ def queue_rows(table: ClipTable, request: QueueRequest) -> np.ndarray:
             conflicts = conflict_rows(table)
             rows = np.concatenate([rows, conflicts[~np.isin(conflicts, rows)]])
     if request.text:
-        matches = text_filter(request.text, common_folder(table.paths))
-        keep = np.fromiter((matches(table.paths[r]) for r in rows), bool, len(rows))
-        rows = rows[keep]
+        rows = rows[row_filter(table, rows, request.text)]
     return rows.astype(np.int64)
-
-
-PATH_PREFIX = "path:"
 
 
 def clock_text(seconds: float, decimals: int = 1) -> str:
@@ -266,23 +296,70 @@ def common_folder(paths: list[str]) -> str:
         return ""
 
 
-def text_filter(text: str, root: str = ""):
-    """``path -> bool`` for the clip list's filter box, case-insensitive.
+# What people type after label: in the filter box, mapped to label codes.
+FILTER_LABELS = {"human": HUMAN, "h": HUMAN, "voice": HUMAN, "nonhuman": NONHUMAN, "non-human": NONHUMAN,
+                 "n": NONHUMAN, "unsure": UNSURE, "u": UNSURE, "none": NO_LABEL, "unlabelled": NO_LABEL,
+                 "unlabeled": NO_LABEL}
+FILTER_SYNTAX = ("Words match the file name and its folder; path:TEXT matches the whole path;\n"
+                 "label:human / nonhuman / unsure / none (unlabelled) keeps clips with that label;\n"
+                 "note:TEXT keeps clips whose note contains TEXT (note: alone, any note); quote text with spaces:\n"
+                 "note:\"too quiet\". Terms combine: label:human note:car street")
+_TERM = re.compile(r'(?:(label|note|path):)?(?:"([^"]*)"?|(\S+))?', re.IGNORECASE)
 
-    A word matches the file name and its folder below ``root``, the folder that holds the
-    whole project ("voice" does not match every clip because they all live under some
-    ``.../voicestudio/...``); ``path:`` before it matches the whole path.
-    """
-    needle = text.strip().lower()
-    if needle.startswith(PATH_PREFIX):
-        needle = needle[len(PATH_PREFIX):].strip()
-        return lambda path: needle in path.lower()
+
+@dataclass(frozen=True)
+class ClipFilter:
+    """The filter box's text, parsed: every term must match (several label: terms, any of them)."""
+
+    words: tuple[str, ...] = ()  # in the file name and its folder below the project's folder
+    paths: tuple[str, ...] = ()  # in the whole path
+    labels: tuple[int, ...] = ()  # label codes (an unknown value matches nothing)
+    notes: tuple[str, ...] = ()  # in the note ("" = any note)
+    by_label: bool = False
+
+
+def parse_filter(text: str) -> ClipFilter:
+    """``label:human note:"too quiet" street`` -> ClipFilter(words=("street",), labels=(HUMAN,), notes=(...))."""
+    words, paths, labels, notes, by_label = [], [], [], [], False
+    for match in _TERM.finditer(text.strip()):
+        key, quoted, word = match.group(1), match.group(2), match.group(3)
+        value = (quoted if quoted is not None else word or "").strip().lower()
+        if key is None and not value:
+            continue
+        key = (key or "").lower()
+        if key == "label":
+            by_label = True
+            if value in FILTER_LABELS:
+                labels.append(FILTER_LABELS[value])
+            elif not value:
+                by_label = False  # "label:" half typed: no filter yet
+        elif key == "note":
+            notes.append(value)
+        elif key == "path":
+            if value:
+                paths.append(value)
+        else:
+            words.append(value)
+    return ClipFilter(tuple(words), tuple(paths), tuple(labels), tuple(notes), by_label)
+
+
+def row_filter(table: ClipTable, rows: np.ndarray, text: str) -> np.ndarray:
+    """A boolean mask over ``rows``: those the filter box's ``text`` keeps (see ``FILTER_SYNTAX``)."""
+    wanted = parse_filter(text)
+    keep = np.ones(len(rows), bool)
+    if wanted.by_label:
+        keep &= np.isin(table.label[rows], wanted.labels)
+    root = common_folder(table.paths) if wanted.words else ""
+    # Words skip the folder above every clip: "voice" must not match every clip under .../voicestudio/.
     skip = len(root.rstrip("/\\")) + 1 if root else 0
-
-    def below_root(path: str) -> bool:
-        return needle in path[skip:].lower()
-
-    return below_root
+    for i in np.flatnonzero(keep) if (wanted.words or wanted.paths or wanted.notes) else ():
+        row = int(rows[i])
+        path = table.paths[row].lower()
+        below = path[skip:]
+        note = table.note(row).lower() if wanted.notes else ""
+        keep[i] = (all(w in below for w in wanted.words) and all(p in path for p in wanted.paths)
+                   and all((n in note) if n else bool(note) for n in wanted.notes))
+    return keep
 
 
 # Queues whose rows depend on the threshold; the others keep their rows when it moves.
@@ -291,7 +368,21 @@ THRESHOLD_QUEUES = frozenset({"uncertain", "mistakes", "disagreements", *CELLS})
 
 def sort_rows(table: ClipTable, rows: np.ndarray, column: str, descending: bool, threshold: float) -> np.ndarray:
     """``rows`` ordered by a column (stable, so equal keys keep queue order)."""
-    if column == "name":
+    if column == RECORDING_ORDER:
+        # Grouped: each recording's segments together, in time order (stable: a sort, not a tree).
+        order = sorted(range(len(rows)), key=lambda i: (table.paths[rows[i]], table.starts[rows[i]]))
+        keys = np.empty(len(rows), np.int64)
+        keys[order] = np.arange(len(rows))
+    elif column == "start":
+        # Whole files (no start shown) sort before every segment.
+        parts = np.fromiter((bool(table.start_text(int(r))) for r in rows), bool, len(rows))
+        keys = np.where(parts, table.starts[rows], -1.0)
+    elif column == "note":
+        notes = [table.note(int(row)).lower() for row in rows]
+        order = sorted(range(len(rows)), key=lambda i: (notes[i] == "", notes[i]))  # clips without a note last
+        keys = np.empty(len(rows), np.int64)
+        keys[order] = np.arange(len(rows))
+    elif column == "name":
         # The file, then where in it: a recording's segments stay together, in time order.
         order = sorted(range(len(rows)), key=lambda i: (os.path.basename(table.paths[rows[i]]).lower(),
                                                          table.starts[rows[i]]))

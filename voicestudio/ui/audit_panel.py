@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -34,6 +35,7 @@ from voicestudio.ui.audit_plots import ConfusionMatrix, CurvePlot, HistogramPlot
 GOAL_TEXT = {"best-f1": "Best F1", "precision": "Precision at least", "recall": "Recall at least"}
 
 
+PLOT_MIN_HEIGHT = 120  # three of them, stacked, fit the dock of a 1280x720 window
 WRITE_CARD_TIP = "Save the threshold in the model's .json card, with how it was chosen"
 
 
@@ -70,13 +72,19 @@ class AuditPanel(QWidget):
         self.matrix.cell_clicked.connect(self.cell_clicked)
         self.model_summary = QLabel("")
         self.model_summary.setWordWrap(True)
+        # A tab page does not pass height-for-width on: reserve the lines a narrow dock wraps it into.
+        self.model_summary.setMinimumHeight(5 * self.model_summary.fontMetrics().lineSpacing())
 
-        self.plots = QTabWidget()
+        # The three plots share one page, stacked: a 1280x720 screen shows them all without scrolling.
+        self.plots = QWidget()
         self.roc, self.pr, self.histogram = CurvePlot("roc"), CurvePlot("pr"), HistogramPlot()
         self.histogram.threshold_dragged.connect(self.threshold_chosen)
-        for widget, title in ((self.histogram, "Scores"), (self.roc, "ROC"), (self.pr, "PR")):
-            widget.setMinimumHeight(230)
-            self.plots.addTab(widget, title)
+        plots_layout = QVBoxLayout(self.plots)
+        plots_layout.setContentsMargins(0, 0, 0, 0)
+        plots_layout.setSpacing(4)
+        for widget in (self.histogram, self.roc, self.pr):
+            widget.setMinimumHeight(PLOT_MIN_HEIGHT)
+            plots_layout.addWidget(widget, 1)
 
         self.goal_box = QComboBox()
         for kind, text in GOAL_TEXT.items():
@@ -92,6 +100,7 @@ class AuditPanel(QWidget):
         self.target_box.valueChanged.connect(self.settings_changed)
         self.pick_text = QLabel("")
         self.pick_text.setWordWrap(True)
+        self.pick_text.setMinimumHeight(3 * self.pick_text.fontMetrics().lineSpacing())
         self.use_button = QPushButton("Use this threshold")
         self.use_button.clicked.connect(self._use_pick)
         self.write_button = QPushButton("Write to model card")
@@ -100,21 +109,30 @@ class AuditPanel(QWidget):
         self.write_button.clicked.connect(self._write_pick)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
         top.addWidget(QLabel("Consensus:"))
         top.addWidget(self.consensus_box, 1)
         layout.addLayout(top)
+        # Two pages, so each fits a 1280x720 screen: the numbers and the threshold, then the plots.
+        self.pages = QTabWidget()
+        summary = QWidget()
+        summary_layout = QVBoxLayout(summary)
+        summary_layout.setContentsMargins(2, 4, 2, 2)
+        self.pages.addTab(summary, "Summary")
+        self.pages.addTab(self.plots, "Plots")
+        layout.addWidget(self.pages, 1)
         labels_box = QGroupBox("Labels")
         labels_layout = QVBoxLayout(labels_box)
         labels_layout.addWidget(self.summary)
         labels_layout.addWidget(self.pairs)
-        layout.addWidget(labels_box)
+        labels_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        summary_layout.addWidget(labels_box)
         model_box = QGroupBox("Model against the labels")
         model_layout = QVBoxLayout(model_box)
         model_layout.addWidget(self.matrix)
         model_layout.addWidget(self.model_summary)
-        model_layout.addWidget(self.plots)
-        layout.addWidget(model_box)
+        summary_layout.addWidget(model_box)
         pick_box = QGroupBox("Threshold")
         pick_layout = QFormLayout(pick_box)
         goal_row = QHBoxLayout()
@@ -122,12 +140,12 @@ class AuditPanel(QWidget):
         goal_row.addWidget(self.target_box)
         pick_layout.addRow("Goal:", goal_row)
         pick_layout.addRow(self.pick_text)
-        buttons = QHBoxLayout()
+        buttons = QVBoxLayout()  # stacked: side by side they would not fit a narrow dock
         buttons.addWidget(self.use_button)
         buttons.addWidget(self.write_button)
         pick_layout.addRow(buttons)
-        layout.addWidget(pick_box)
-        layout.addStretch(1)
+        summary_layout.addWidget(pick_box)
+        summary_layout.addStretch(1)
         self.show_audit(None)
 
     # What the user chose ---------------------------------------------------------------

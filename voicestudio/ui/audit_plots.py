@@ -35,8 +35,9 @@ class ConfusionMatrix(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)  # it sits in a group box with margins of its own
         grid.setSpacing(3)
-        grid.addWidget(QLabel("<b>label ＼ model</b>"), 0, 0)
+        grid.addWidget(QLabel("<b>label \\ model</b>"), 0, 0)
         grid.addWidget(QLabel("human", alignment=Qt.AlignmentFlag.AlignCenter), 0, 1)
         grid.addWidget(QLabel("non-human", alignment=Qt.AlignmentFlag.AlignCenter), 0, 2)
         grid.addWidget(QLabel("human"), 1, 0)
@@ -44,7 +45,7 @@ class ConfusionMatrix(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for name, (row, column) in {"tp": (1, 1), "fn": (1, 2), "fp": (2, 1), "tn": (2, 2)}.items():
             button = QPushButton("–")
-            button.setMinimumSize(96, 48)
+            button.setMinimumSize(64, 40)  # two columns fit a narrow dock beside the row names
             button.setToolTip(f"{CELL_TEXT[name]}: click to list these clips")
             button.clicked.connect(self._clicked)
             button.setProperty("cell", name)

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject
 
-from voicestudio.audio.display import MAX_DETAIL_S, load_detail, stream_envelope
+from voicestudio.audio.display import MAX_DETAIL_S, ViewSettings, load_detail, stream_envelope
 from voicestudio.dataset.cliploading import LoadedClip, load_clip, predict_and_store, stored_prediction
 from voicestudio.errors import ModelError
 from voicestudio.progress import Progress
+from voicestudio.ui.view_settings import ViewSettingsDialog, store_view, view_from_settings
 
 CACHE_SIZE = 8  # opened clips kept for going back and forth
 LONG_CLIP_JOB = "Preparing the long recording"
@@ -24,6 +25,7 @@ class ClipControl(QObject):
         self.loaded: LoadedClip | None = None  # the clip on screen
         self.cache: OrderedDict[int, LoadedClip] = OrderedDict()
         self.loading: set[int] = set()
+        self.view: ViewSettings = view_from_settings(window.settings)  # what the spectrogram and MFCC show
 
     def forget(self) -> None:
         """Another project, model or path map: every opened clip is read again when shown."""
@@ -76,7 +78,7 @@ class ClipControl(QObject):
             window.show_error(exc)
 
         window.tasks.submit(load_clip, session.project, clip_id, window.spec, detector=session.detector,
-                            model_id=session.model.model_id, on_done=done, on_error=failed,
+                            model_id=session.model.model_id, view=self.view, on_done=done, on_error=failed,
                             current=("project", "model"))
 
     def _prefetch(self) -> None:
@@ -103,6 +105,8 @@ class ClipControl(QObject):
             window.clip_shown.emit(loaded.clip_id)
             return
         opened = loaded.opened
+        if window.views.view != self.view:
+            window.views.set_view(self.view)
         # Short clips draw every sample; the envelope is the overview of a long recording.
         window.views.show_clip(opened.duration_s, opened.detail, opened.envelope if opened.is_long else None)
         window.views.set_prediction(loaded.prediction, threshold)
@@ -167,8 +171,48 @@ class ClipControl(QObject):
                 window.views.set_detail(detail)
                 window.player.set_audio(detail.samples, detail.sample_rate, detail.start_s)
 
-        window.tasks.submit(load_detail, clip.path, clip.start_s, start, end, window.spec, on_done=done,
+        window.tasks.submit(load_detail, clip.path, clip.start_s, start, end, window.spec, self.view, on_done=done,
                             current=("project", "detail"))
+
+    # View ▸ Spectrogram settings… --------------------------------------------------------
+    def choose_view_settings(self) -> None:
+        """The dialog applies each change as it is made; OK saves, Cancel puts back what was there."""
+        dialog = ViewSettingsDialog(self.view, self.window)
+        dialog.changed.connect(self.set_view)
+        accepted = dialog.exec() == ViewSettingsDialog.DialogCode.Accepted
+        if accepted:
+            self.set_view(dialog.view())
+            store_view(self.window.settings, self.view)
+            self.window.save_settings()
+        else:
+            self.set_view(dialog.original)
+        dialog.deleteLater()
+
+    def set_view(self, view: ViewSettings) -> None:
+        """Redraw with new settings: colours at once, a new spectrogram computed off the main thread."""
+        old, self.view = self.view, view
+        window = self.window
+        window.views.set_view(view)
+        computed = ("max_hz", "n_fft", "floor_db", "top_db")
+        if all(getattr(old, name) == getattr(view, name) for name in computed):
+            return
+        loaded = self.loaded
+        self.cache = OrderedDict((k, v) for k, v in self.cache.items() if loaded is not None and k == loaded.clip_id)
+        if loaded is None or loaded.opened is None or window.views.detail is None:
+            return
+        detail, opened, clip = window.views.detail, loaded.opened, loaded.clip
+        window.tasks.bump("detail")  # the last change wins (a colour-only change after it keeps it)
+
+        def done(new_detail):
+            if window.session is None or window.session.current_clip_id != clip.id or \
+                    self.loaded is None or self.loaded.clip_id != clip.id or self.loaded.opened is None:
+                return
+            updated = replace(self.loaded, opened=replace(self.loaded.opened, detail=new_detail))
+            self.loaded = self.cache[clip.id] = updated
+            window.views.set_detail(new_detail)
+
+        window.tasks.submit(load_detail, clip.path, clip.start_s, detail.start_s, min(detail.end_s, opened.duration_s),
+                            window.spec, view, on_done=done, current=("project", "detail"))
 
     def update_history(self, clip_id: int, history) -> None:
         """The clip's label history was read again: keep it, and redraw the panel if it is shown."""

@@ -7,18 +7,33 @@ int64 array, not 100,000 objects. A label changes one row in place.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QMenu,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from voicestudio import pathmap
 from voicestudio.dataset.cliptable import (
     ANNOTATORS_DISAGREE,
     COLUMNS,
+    FILTER_SYNTAX,
     MODEL_DISAGREES,
     QUEUE_NAMES,
+    RECORDING_ORDER,
     THRESHOLD_QUEUES,
     VALUES,
     ClipTable,
@@ -28,7 +43,7 @@ from voicestudio.dataset.cliptable import (
 )
 
 HEADERS = {"name": "Clip", "duration": "Length", "label": "Label", "annotators": "By",
-           "score": "Score", "disagreement": "Disagrees"}
+           "score": "Score", "disagreement": "Disagrees", "start": "Start", "note": "Note"}
 LABEL_TEXT = {"human": "human", "nonhuman": "non-human", "unsure": "unsure", None: ""}
 LABEL_COLOURS = {"human": QColor(46, 160, 67), "nonhuman": QColor(207, 34, 46), "unsure": QColor(191, 135, 0)}
 DISAGREEMENT_TEXT = {MODEL_DISAGREES: "model", ANNOTATORS_DISAGREE: "annotators"}
@@ -79,6 +94,18 @@ class ClipListModel(QAbstractTableModel):
         self.beginResetModel()
         self._compute(request)
         self.endResetModel()
+
+    @property
+    def grouped(self) -> bool:
+        return self.sort_column == RECORDING_ORDER
+
+    def set_grouped(self, grouped: bool) -> None:
+        """Rows by (recording, start): a recording's segments together; off, back to queue order."""
+        if grouped == self.grouped or self.table is None:
+            return
+        self.sort_column, self.descending = (RECORDING_ORDER if grouped else None), False
+        rows = queue_rows(self.table, self.request)
+        self._reorder(sort_rows(self.table, rows, RECORDING_ORDER, False, self.request.threshold) if grouped else rows)
 
     def _compute(self, request: QueueRequest) -> None:
         self.request = request
@@ -161,13 +188,19 @@ class ClipListModel(QAbstractTableModel):
                 return str(int(t.n_annotators[row])) if t.n_annotators[row] else ""
             if column == "score":
                 return "" if np.isnan(t.score[row]) else f"{t.score[row]:.3f}"
+            if column == "start":
+                return t.start_text(row)
+            if column == "note":
+                return t.note(row)
             return DISAGREEMENT_TEXT.get(int(self._disagreement[row]), "")
         if role == Qt.ItemDataRole.ForegroundRole and column == "label":
             colour = LABEL_COLOURS.get(VALUES[int(t.label[row])])
             return QBrush(colour) if colour else None
         if role == Qt.ItemDataRole.ToolTipRole and column == "name":
             return f"{t.paths[row]}\n{t.starts[row]:.2f}–{t.ends[row]:.2f} s"
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("duration", "score", "annotators"):
+        if role == Qt.ItemDataRole.ToolTipRole and column == "note":
+            return t.note(row) or None  # the whole note, when the column cuts it short
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("duration", "score", "annotators", "start"):
             return _RIGHT
         return None
 
@@ -175,12 +208,16 @@ class ClipListModel(QAbstractTableModel):
         """Sort the listed rows; the selection (Qt's persistent indexes) follows its clips."""
         if self.table is None:
             return
+        self.sort_column = COLUMNS[column]
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self._reorder(sort_rows(self.table, self.rows, self.sort_column, self.descending, self.request.threshold))
+
+    def _reorder(self, rows: np.ndarray) -> None:
+        """The same rows in another order; the selection (Qt's persistent indexes) follows its clips."""
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
         table_rows = [int(self.rows[index.row()]) for index in before]
-        self.sort_column = COLUMNS[column]
-        self.descending = order == Qt.SortOrder.DescendingOrder
-        self.rows = sort_rows(self.table, self.rows, self.sort_column, self.descending, self.request.threshold)
+        self.rows = rows
         position = {int(table_row): row for row, table_row in enumerate(self.rows)}
         after = [self.index(position[t], index.column()) for t, index in zip(table_rows, before)]
         self.changePersistentIndexList(before, after)
@@ -192,17 +229,18 @@ class ClipList(QWidget):
 
     clip_selected = Signal(int)  # clip id
     request_changed = Signal()
+    message = Signal(str)  # for the status bar (the row menu's outcomes)
 
-    def __init__(self, parent=None):
+    def __init__(self, actions: dict[str, QAction] | None = None, parent=None):
         super().__init__(parent)
+        self.actions = actions or {}  # the window's commands: the row menu labels through them, as H/N/U do
         self.model = ClipListModel(self)
         self.queue = QComboBox()
         for name in QUEUE_NAMES:
             self.queue.addItem(QUEUE_TEXT[name], name)
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by name…")
-        self.filter.setToolTip("Matches the file name and its folder; start with path: to match the whole path.\n"
-                               "Enter or Esc goes back to the list.")
+        self.filter.setPlaceholderText("Filter: name, label:human, note:text, path:…")
+        self.filter.setToolTip(FILTER_SYNTAX + "\nEnter or Esc goes back to the list.")
         self.filter.setClearButtonEnabled(True)
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -221,11 +259,12 @@ class ClipList(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         # Fixed widths: ResizeToContents would measure every visible cell on each scroll.
         digit = self.fontMetrics().horizontalAdvance("0")
-        for column, chars in enumerate((0, 6, 9, 3, 6, 9)):
+        for column, chars in enumerate((0, 6, 9, 3, 6, 9, 9, 16)):
             if chars:
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
                 header.resizeSection(column, digit * chars + 12)
-        header.sectionClicked.connect(lambda _: header.setSortIndicatorShown(True))
+        header.sectionClicked.connect(self._header_clicked)
+        header.sortIndicatorChanged.connect(self._sorted_by_column)
         self._name_min = digit * NAME_MIN_CHARS
 
         top = QHBoxLayout()
@@ -236,10 +275,31 @@ class ClipList(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view)
 
+        self.group_action = QAction("&Group segments by recording", self, checkable=True)
+        self.group_action.setToolTip("Sort rows by recording, then start time, so a recording's segments sit together")
+        self.group_action.toggled.connect(self.set_grouped)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._show_row_menu)
+
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
         # Slots are methods, not lambdas returning emit()'s bool (PySide6 mishandles such return values).
         self.queue.currentIndexChanged.connect(self._request_changed)
+        # Keyboard-first: the list has the keys from the start, and gets them back once a queue is
+        # chosen (single-key shortcuts do nothing while the queue box has focus).
+        self.queue.activated.connect(lambda _: self.view.setFocus())
+        self._focused_once = False
         self.filter.textChanged.connect(self._request_changed)
+
+    def showEvent(self, event) -> None:
+        """Shown the first time: the table takes the keys (Qt would give them to the queue box)."""
+        super().showEvent(event)
+        if not self._focused_once:
+            self._focused_once = True
+            QTimer.singleShot(0, self._take_first_focus)
+
+    def _take_first_focus(self) -> None:
+        if QApplication.focusWidget() in (None, self.queue):
+            self.view.setFocus()
 
     def resizeEvent(self, event) -> None:
         """The name column stretches; when the panel is too narrow for every column, the name keeps
@@ -253,6 +313,84 @@ class ClipList(QWidget):
             header.setSectionResizeMode(0, mode)
         if squeezed:
             header.resizeSection(0, self._name_min)
+
+    def _header_clicked(self, _section: int) -> None:
+        self.view.horizontalHeader().setSortIndicatorShown(True)
+
+    def _sorted_by_column(self, *_) -> None:
+        self.group_action.blockSignals(True)  # a column sort replaces the grouping (the model sorted itself)
+        self.group_action.setChecked(False)
+        self.group_action.blockSignals(False)
+
+    def set_grouped(self, grouped: bool) -> None:
+        if grouped:
+            self.view.horizontalHeader().setSortIndicatorShown(False)
+        self.model.set_grouped(grouped)
+        if self.group_action.isChecked() != grouped:
+            self.group_action.setChecked(grouped)
+        self.view.scrollTo(self.view.currentIndex())
+
+    # The row menu ----------------------------------------------------------------
+    def row_menu(self, row: int) -> QMenu:
+        """Right-click on a row: label the selection, show the row, copy paths, open its folder, group."""
+        menu = QMenu(self)
+        count = len(self.selected_clip_ids())
+        if count > 1:
+            menu.addAction(f"{count} clips selected").setEnabled(False)
+        for name in ("label_human", "label_nonhuman", "label_unsure"):
+            if name in self.actions:
+                menu.addAction(self.actions[name])
+        menu.addSeparator()
+        menu.addAction("&Show in the views", lambda: self.show_row(row))
+        menu.addAction("&Copy path" if count <= 1 else f"&Copy {count} paths", self.copy_paths)
+        menu.addAction("&Open the containing folder", lambda: self.open_folder(row))
+        menu.addSeparator()
+        menu.addAction(self.group_action)
+        return menu
+
+    def _show_row_menu(self, pos) -> None:
+        index = self.view.indexAt(pos)
+        if index.isValid():
+            self.row_menu(index.row()).exec(self.view.viewport().mapToGlobal(pos))
+
+    def local_path(self, row: int) -> str | None:
+        """The row's audio file as this machine sees it (the project may store another machine's paths)."""
+        if not 0 <= row < len(self.model.rows):
+            return None
+        return pathmap.active().local(self.model.table.paths[int(self.model.rows[row])])
+
+    def show_row(self, row: int) -> None:
+        self.select_row(row)
+        clip_id = self.model.clip_id(row)
+        if clip_id is not None:
+            self.clip_selected.emit(clip_id)  # shown again even if the row was current already
+
+    def copy_paths(self) -> None:
+        rows = sorted(index.row() for index in self.view.selectionModel().selectedRows())
+        paths = [path for path in map(self.local_path, rows) if path]
+        if paths:
+            QGuiApplication.clipboard().setText("\n".join(paths))
+            self.message.emit(f"Copied {paths[0]}" if len(paths) == 1 else f"Copied {len(paths)} paths")
+
+    def open_folder(self, row: int) -> None:
+        """The file's folder in the desktop's file manager; where there is none, say so (never waits)."""
+        path = self.local_path(row)
+        if path is None:
+            return
+        folder = os.path.dirname(path)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+            QGuiApplication.clipboard().setText(folder)
+            self.message.emit(f"No program here opens folders; the folder's path was copied: {folder}")
+
+    def note_written(self, event: dict) -> None:
+        """A label event is stored: its note goes to the Note column (an undo's note is bookkeeping)."""
+        table = self.model.table
+        if table is None:
+            return
+        note = None if event.get("undoes_id") is not None else event.get("note")
+        row = table.set_note(event["clip_id"], event["annotator"], event["event_id"], note)
+        if row is not None:
+            self.model.row_updated(row)
 
     def _request_changed(self, *_) -> None:
         self.request_changed.emit()

@@ -13,20 +13,34 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget
 
-from voicestudio.audio.display import SPECTROGRAM_FLOOR_DB, SPECTROGRAM_TOP_DB, VOICE_BAND_HZ, Detail, Envelope
+from voicestudio.audio.display import (
+    DEFAULT_VIEW,
+    VOICE_BAND_HZ,
+    Detail,
+    Envelope,
+    ViewSettings,
+    mfcc_image,
+    peak_envelope,
+)
+from voicestudio.ui.overview import Overview
+from voicestudio.ui.region_items import RegionLayer, SpanDragViewBox
 from voicestudio.ui.time_axis import TimeAxis, clock
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background="#1b1d21", foreground="#c9ccd1")
 
 LEFT_AXIS_WIDTH = 58
+OVERVIEW_BINS = 2000  # a short clip's overview: peaks over this many bins
 RANGE_SETTLE_MS = 120  # a zoom or pan must rest this long before detail is reloaded
-MFCC_LEVELS = (-2.5, 2.5)  # each coefficient is standardised over the range shown
+MFCC_LEVELS = (-1.0, 1.0)  # display.mfcc_image scales the MFCC to this, fixed or per screen
+LUT_NAMES = {"grey": "CET-L1"}  # colour-map names the settings use -> pyqtgraph's
+# Labels drawn over data sit on a dark plate, so they read over any colour under them.
+LABEL_FILL = pg.mkBrush(20, 22, 26, 190)
 HUMAN_BRUSH, OTHER_BRUSH, SILENT_BRUSH = pg.mkBrush(46, 160, 67, 220), pg.mkBrush(90, 110, 140, 220), pg.mkBrush(120, 120, 120, 60)
 CURSOR_PEN = pg.mkPen("#ffd33d", width=1.5)
 
 
 def _lut(name: str) -> np.ndarray:
-    return pg.colormap.get(name).getLookupTable(nPts=256)
+    return pg.colormap.get(LUT_NAMES.get(name, name)).getLookupTable(nPts=256)
 
 
 class ClipViews(QStackedWidget):
@@ -34,12 +48,15 @@ class ClipViews(QStackedWidget):
     range_settled = Signal(float, float)  # the visible range after zooming or panning stopped
     threshold_dragged = Signal(float)
     readout_changed = Signal(str)  # what is under the mouse: time, and frequency/level or probability
+    region_drawn = Signal(float, float)  # a span was dragged out on a view (seconds in the clip)
+    region_adjusted = Signal(float, float)  # the region's edges were dragged to here
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.duration_s = 0.0
         self.detail: Detail | None = None
         self._prediction = None  # (centres, probs, silent, hop, clip score) of the clip shown
+        self.view = DEFAULT_VIEW  # spectrogram range, colours and MFCC scale (View ▸ Spectrogram settings…)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setSpacing(2)
         self.wave = self._plot(0, "amplitude", 2.0)
@@ -59,7 +76,7 @@ class ClipViews(QStackedWidget):
         self.wave_curve.setClipToView(True)
         self.wave.addItem(self.envelope_curve)
         self.wave.addItem(self.wave_curve)
-        self.wave.setYRange(-1, 1, padding=0.02)
+        self.wave.setYRange(-1, 1, padding=0.1)  # room for the ±1.0 tick labels inside the plot
 
         self.spec_image = pg.ImageItem()
         self.spec_image.setLookupTable(_lut("inferno"))
@@ -67,7 +84,7 @@ class ClipViews(QStackedWidget):
         for hz in VOICE_BAND_HZ:
             line = pg.InfiniteLine(hz, angle=0, pen=pg.mkPen("#55e0ff", width=1, style=Qt.PenStyle.DashLine))
             self.spec.addItem(line)
-        self.band_label = pg.TextItem("voice band", color="#55e0ff", anchor=(0, 1))
+        self.band_label = pg.TextItem("voice band", color="#55e0ff", anchor=(0, 1), fill=LABEL_FILL)
         self.spec.addItem(self.band_label, ignoreBounds=True)
         self.detail_hint = pg.TextItem("zoom in to see the spectrogram and MFCC", color="#c9ccd1", anchor=(0.5, 0.5))
         self.spec.addItem(self.detail_hint, ignoreBounds=True)
@@ -83,10 +100,11 @@ class ClipViews(QStackedWidget):
             self.pred.addItem(item)
         self.threshold_line = pg.InfiniteLine(0.5, angle=0, movable=True, pen=pg.mkPen("#ffa657", width=1.5),
                                               bounds=(0, 1), label="threshold {value:.3f}",
-                                              labelOpts={"position": 0.97, "color": "#ffa657", "anchors": [(1, 1), (1, 1)]})
+                                              labelOpts={"position": 0.97, "color": "#ffa657", "anchors": [(1, 1), (1, 1)],
+                                                         "fill": LABEL_FILL})
         self.threshold_line.sigPositionChangeFinished.connect(self._threshold_moved)
         self.pred.addItem(self.threshold_line)
-        self.score_label = pg.TextItem("", color="#e6edf3", anchor=(0, 0))
+        self.score_label = pg.TextItem("", color="#e6edf3", anchor=(0, 0), fill=LABEL_FILL)
         self.pred.addItem(self.score_label, ignoreBounds=True)
         self.pred.setYRange(0, 1.05, padding=0)
 
@@ -97,8 +115,16 @@ class ClipViews(QStackedWidget):
             plot.addItem(cursor, ignoreBounds=True)
             self.cursors.append(cursor)
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 211, 61, 40))
+        self.region.setZValue(15)
         self.region.hide()
+        self.region.sigRegionChangeFinished.connect(self._region_moved)
         self.wave.addItem(self.region, ignoreBounds=True)
+        self._drawing_region = False  # a drag is drawing the region: its moves are not adjustments
+        self.overview = Overview(self.graphics, len(self.plots), LEFT_AXIS_WIDTH)
+        self.regions = RegionLayer([*self.plots, self.overview.plot], regions_only=[self.overview.plot])
+        self.overview.centre_requested.connect(self._overview_clicked)
+        self.overview.window_moved.connect(lambda low, high: self.wave.setXRange(low, high, padding=0))
+        self.wave.sigXRangeChanged.connect(lambda *_: self.overview.set_visible_range(*self.wave.viewRange()[0]))
 
         self.message = QLabel()
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -115,11 +141,14 @@ class ClipViews(QStackedWidget):
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
 
     def _plot(self, row: int, label: str, stretch: float, time_axis=None):
-        plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": time_axis} if time_axis else None)
+        plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": time_axis} if time_axis else None,
+                                     viewBox=SpanDragViewBox(self._span_dragged))
         plot.setMouseEnabled(x=True, y=False)
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        # A tick label may not reach past its own plot: "-1.0" of the waveform was cut by the spectrogram's top one.
+        plot.getAxis("left").setStyle(hideOverlappingLabels=True)
         plot.setLabel("left", label)
         self.graphics.ci.layout.setRowStretchFactor(row, int(stretch * 10))
         return plot
@@ -137,8 +166,14 @@ class ClipViews(QStackedWidget):
         self.region.hide()
         self.set_cursor(None)
         self.wave.setLimits(xMin=0, xMax=self.duration_s, minXRange=min(0.01, self.duration_s))
+        self.overview.show_clip(self.duration_s)
+        self.regions.clear()
         self.set_envelope(envelope)
         self.set_detail(detail)
+        if envelope is None:  # a short clip: its samples are all here, the overview is their peaks
+            mins, maxs = peak_envelope(detail.samples, OVERVIEW_BINS)
+            self.overview.set_envelope(detail.start_s, len(detail.samples) / detail.sample_rate / len(mins),
+                                       np.maximum(np.abs(mins), np.abs(maxs)))
         self.wave.setXRange(detail.start_s, detail.end_s, padding=0)
         self._settle.stop()  # a new clip's first range is not a user's zoom
         self.spec.setYRange(0, detail.max_hz, padding=0)
@@ -150,20 +185,34 @@ class ClipViews(QStackedWidget):
             return
         x = envelope.start_s + (np.arange(len(envelope.mins)) + 0.5) * envelope.bin_s
         self.envelope_curve.setData(np.repeat(x, 2), np.column_stack([envelope.mins, envelope.maxs]).ravel())
+        self.overview.set_envelope(envelope.start_s, envelope.bin_s,
+                                   np.maximum(np.abs(envelope.mins), np.abs(envelope.maxs)))
 
     def set_detail(self, detail: Detail) -> None:
         self.detail = detail
         self.wave_curve.setData(detail.start_s + np.arange(len(detail.samples)) / detail.sample_rate, detail.samples)
         columns, bins = detail.spectrogram_db.shape
         left = detail.start_s - detail.column_s / 2
-        self.spec_image.setImage(detail.spectrogram_db, levels=(SPECTROGRAM_FLOOR_DB, SPECTROGRAM_TOP_DB), autoLevels=False)
+        view = self.view
+        self.spec_image.setImage(detail.spectrogram_db, levels=(view.floor_db, view.top_db), autoLevels=False)
         self.spec_image.setRect(QRectF(left, 0, columns * detail.column_s, detail.max_hz))
+        self.spec.setYRange(0, detail.max_hz, padding=0)
         mfcc = detail.mfcc
-        standardised = (mfcc - mfcc.mean(axis=0)) / np.maximum(mfcc.std(axis=0), 1e-6)
-        self.mfcc_image.setImage(standardised, levels=MFCC_LEVELS, autoLevels=False)
+        self.mfcc_image.setImage(mfcc_image(mfcc, detail.mfcc_scale, view.mfcc_scale), levels=MFCC_LEVELS,
+                                 autoLevels=False)
         self.mfcc_image.setRect(QRectF(left, 0, columns * detail.column_s, mfcc.shape[1]))
         self.mfcc.setYRange(0, mfcc.shape[1], padding=0)
         self.detail_hint.hide()
+
+    def set_view(self, view: ViewSettings) -> None:
+        """New spectrogram/MFCC settings: colours, levels and MFCC scale apply to the detail shown now;
+        a new frequency range or FFT size arrives with the next detail (``ClipControl`` computes it)."""
+        self.view = view
+        self.spec_image.setLookupTable(_lut(view.colour_map))
+        if self.detail is not None:
+            zoomed_out = self.detail_hint.isVisible()
+            self.set_detail(self.detail)
+            self.detail_hint.setVisible(zoomed_out)
 
     def set_prediction(self, prediction, threshold: float) -> None:
         """Per-window bars (silent windows grey, full height) and the clip score; None clears."""
@@ -171,6 +220,7 @@ class ClipViews(QStackedWidget):
             self._prediction = None
             for item in self.bars.values():
                 item.setOpts(x=[], height=[])
+            self.overview.set_prediction(None, None, 0.0)
             self.score_label.setText("no prediction yet")
             self.score_label.setPos(0, 1.05)
             self.set_threshold(threshold)
@@ -181,11 +231,15 @@ class ClipViews(QStackedWidget):
         centres = starts + prediction.window_s / 2
         silent = np.isnan(probs)
         self._prediction = (centres, probs, silent, hop, prediction.clip_score)
+        self.overview.set_prediction(starts, probs, prediction.window_s)
         self.bars["silent"].setOpts(x=centres[silent], height=np.ones(silent.sum()), width=hop * 0.95)
         self.set_threshold(threshold)
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold_line.setValue(threshold)  # only a drag's end reports back (sigPositionChangeFinished)
+        # Its label sits above the line, or under it near the top, where above would be cut off.
+        self.threshold_line.label.anchors = [(1, 0), (1, 0)] if threshold > 0.7 else [(1, 1), (1, 1)]
+        self.threshold_line.label.updatePosition()
         prediction = self._prediction
         if prediction is None:
             return
@@ -271,13 +325,49 @@ class ClipViews(QStackedWidget):
             return None
         low, high = self.visible_range()
         third = (high - low) / 3
-        self.region.setRegion((low + third, high - third))
-        self.region.setBounds((0, self.duration_s))
-        self.region.show()
+        self.place_region(low + third, high - third)
         return self.region.getRegion()
 
     def loop_region(self) -> tuple[float, float] | None:
         return tuple(self.region.getRegion()) if self.region.isVisible() else None
+
+    def place_region(self, low: float, high: float) -> None:
+        """Show the region (the handle H/N/U label and L loops) at ``low..high``; not an adjustment."""
+        self._drawing_region = True
+        self.region.setBounds((0, self.duration_s))
+        self.region.setRegion((max(0.0, low), min(self.duration_s, high)))
+        self.region.show()
+        self._drawing_region = False
+
+    def hide_region(self) -> None:
+        self.region.hide()
+
+    def centre_on(self, low: float, high: float | None = None) -> None:
+        """Move the views so ``low`` (or the span ``low..high``) is in the middle, keeping the zoom
+        unless the span does not fit."""
+        view_low, view_high = self.wave.viewRange()[0]
+        width = view_high - view_low
+        if high is not None and high - low > width * 0.9:
+            width = (high - low) / 0.8
+        middle = low if high is None else (low + high) / 2
+        start = min(max(0.0, middle - width / 2), max(0.0, self.duration_s - width))
+        self.wave.setXRange(start, start + width, padding=0)
+
+    def _span_dragged(self, low: float, high: float, finished: bool) -> None:
+        low, high = max(0.0, low), min(self.duration_s, high)
+        if high - low <= 0:
+            return
+        self.place_region(low, high)
+        if finished:
+            self.region_drawn.emit(low, high)
+
+    def _region_moved(self) -> None:
+        if not self._drawing_region and self.region.isVisible():
+            self.region_adjusted.emit(*self.region.getRegion())
+
+    def _overview_clicked(self, seconds: float) -> None:
+        self.centre_on(seconds)
+        self.seek_requested.emit(seconds)
 
     def _threshold_moved(self, line) -> None:
         self.threshold_dragged.emit(float(line.value()))

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QInputDialog
 
 from voicestudio.annotators import AnnotatorError, check_annotator
 from voicestudio.dataset.cliploading import label_records
-from voicestudio.dataset.labels import label_clip, label_clips, undo_last, undo_many
+from voicestudio.dataset.labels import RedoStack, label_clip, label_clips, redo_undone, undo_last, undo_many
 from voicestudio.settings import default_annotator
 
 
@@ -18,6 +18,7 @@ class LabelControl(QObject):
         self.window = window
         self.write_in_flight = False  # one label per key press: further presses wait for this one
         self.last_batch = 1  # labels the last key press made: Z undoes them all
+        self.redo_stack = RedoStack()  # what each Z took back: Ctrl+Shift+Z re-applies it
 
     def human(self) -> None:
         self.label("human")
@@ -52,6 +53,8 @@ class LabelControl(QObject):
 
     def label(self, value: str) -> None:
         window, session = self.window, self.window.session
+        if window.regions.label(value):  # a region is shown: the key labels it, not the whole clip
+            return
         loaded = window.clips.loaded
         if self.write_in_flight or session is None or loaded is None:
             return
@@ -59,6 +62,7 @@ class LabelControl(QObject):
         if annotator is None:
             return
         self.write_in_flight = True
+        self.redo_stack.clear()  # a new label after an undo: nothing left to redo
         note = window.label_panel.take_note()
         selected = window.clip_list.selected_clip_ids()
         if len(selected) > 1:
@@ -83,9 +87,23 @@ class LabelControl(QObject):
         window.tasks.submit(undo_last, window.session.project, annotator=window.settings.annotator, lane="write",
                             on_done=self._undone, on_error=self._write_failed, current=("project",))
 
+    def redo(self) -> None:
+        """Re-apply what the last Z took back (a batch with one key), as new events."""
+        window = self.window
+        if self.write_in_flight or window.session is None or not window.settings.annotator:
+            return
+        undo_ids = self.redo_stack.next()
+        if undo_ids is None:
+            window.statusBar().showMessage("Nothing to redo", 5000)
+            return
+        self.write_in_flight = True
+        window.tasks.submit(redo_undone, window.session.project, undo_ids, annotator=window.settings.annotator,
+                            lane="write", on_done=self._redone, on_error=self._write_failed, current=("project",))
+
     def project_changed(self) -> None:
         """A write to the old project still finishes, but answers no one here."""
         self.write_in_flight = False
+        self.redo_stack.clear()
 
     def _write_failed(self, exc) -> None:
         self.write_in_flight = False
@@ -96,9 +114,11 @@ class LabelControl(QObject):
         if event is None:
             self.window.statusBar().showMessage("Nothing left to undo", 5000)
             return
+        self.redo_stack.undone([event])
         self.window.apply_changes(self.window.session.record_undo(event))
         self.window.label_written.emit(event)
-        self.window.clip_list.select_clip(event["clip_id"])  # back to the clip whose label was undone
+        if not self.window.regions.is_region(event["clip_id"]):  # a region's undo stays on its recording
+            self.window.clip_list.select_clip(event["clip_id"])  # back to the clip whose label was undone
 
     def _labelled_batch(self, events: list[dict]) -> None:
         """A selection labelled in one transaction: show every row, then move past the selection."""
@@ -125,6 +145,7 @@ class LabelControl(QObject):
         if not events:
             window.statusBar().showMessage("Nothing left to undo", 5000)
             return
+        self.redo_stack.undone(events)
         changes = None
         for event in events:
             recorded = window.session.record_undo(event)
@@ -133,6 +154,29 @@ class LabelControl(QObject):
         for event in events:
             window.label_written.emit(event)
         window.statusBar().showMessage(f"Undid {len(events)} labels", 5000)
+
+    def _redone(self, events: list[dict]) -> None:
+        """Redone labels are in the database: show them; one Z takes the whole redo back."""
+        self.write_in_flight = False
+        window = self.window
+        if not events:
+            window.statusBar().showMessage("Nothing to redo: those clips were labelled since", 5000)
+            return
+        self.last_batch = len(events)
+        changes = None
+        for event in events:
+            recorded = window.session.record_label(event, made_here=True)
+            changes = recorded if changes is None else changes | recorded
+        window.apply_changes(changes)
+        for event in events:
+            window.label_written.emit(event)
+        if len(events) == 1:
+            row = window.session.table.row_of(events[0]["clip_id"])
+            name = window.session.table.name(row) if row is not None else f"clip {events[0]['clip_id']}"
+            window.statusBar().showMessage(f"Redid {name}: {events[0]['value'] or 'no label'}", 5000)
+            window.clip_list.select_clip(events[0]["clip_id"])
+        else:
+            window.statusBar().showMessage(f"Redid {len(events)} labels · Z undoes all {len(events)}", 5000)
 
     def _labelled(self, event: dict, *, advance: bool) -> None:
         """The event is in the database: show it, then move on."""

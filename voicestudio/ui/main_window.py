@@ -43,7 +43,7 @@ from voicestudio.ui.clip_control import ClipControl
 from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
 from voicestudio.ui.devices_panel import DevicesPanel
-from voicestudio.ui.focus import ReturnFocus
+from voicestudio.ui.focus import KeyGuard, ReturnFocus
 from voicestudio.ui.job_bar import JobBar
 from voicestudio.ui.label_control import LabelControl
 from voicestudio.ui.label_panel import LabelPanel
@@ -53,6 +53,7 @@ from voicestudio.ui.notices import ErrorBanner
 from voicestudio.ui.playback import Player
 from voicestudio.ui.project_control import ProjectControl
 from voicestudio.ui.project_repair import ProjectRepair
+from voicestudio.ui.region_control import RegionControl
 from voicestudio.ui.shortcuts import ShortcutOverlay
 from voicestudio.ui.tasks import MainThreadGC, Tasks
 
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.labels = LabelControl(self)
         self.projects = ProjectControl(self)
         self.models = ModelControl(self)
+        self.regions = RegionControl(self)
 
         self.setWindowTitle("VoiceStudio")
         self.setAcceptDrops(True)
@@ -112,7 +114,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.overlay = ShortcutOverlay(central)
 
-        self.clip_list = ClipList()
+        self.clip_list = ClipList(self.actions_by_name)
+        self.clip_list.message.connect(self._list_message)
+        self.label_written.connect(self.clip_list.note_written)
         self.clip_list.set_queue_name(self.settings.queue)
         self.clip_list.clip_selected.connect(self.show_clip)
         self.clip_list.request_changed.connect(self.recompute_queue)
@@ -158,12 +162,18 @@ class MainWindow(QMainWindow):
         self.player = Player(self)
         self.player.position_changed.connect(self.views.set_cursor)
         self.views.seek_requested.connect(self.seek)
+        self.views.seek_requested.connect(self.regions.clicked)
+        self.views.region_drawn.connect(self.regions.drawn)
+        self.views.region_adjusted.connect(self.regions.adjusted)
+        self.clip_shown.connect(lambda _: self.regions.clip_shown())
+        self.label_written.connect(self.regions.label_written)
         self.views.range_settled.connect(self.clips.range_settled)
         self.views.threshold_dragged.connect(self.threshold_box.setValue)
 
         # Enter or Esc in a field gives the keyboard back to the list (H labels, not types "h").
         self.return_focus = ReturnFocus(self.clip_list.view, self.clip_list.filter, self.threshold_box,
                                         self.label_panel.note)
+        self.key_guard = KeyGuard(self, self.actions_by_name.values())  # no labels while typing or from a dialog's keys
 
         self.readout = QLabel("")  # what is under the mouse on the views
         self.readout.setMinimumWidth(320)
@@ -176,6 +186,9 @@ class MainWindow(QMainWindow):
         if not self.player.available:
             self.playback_note.setText("no audio output")
             self.playback_note.setToolTip(self.player.unavailable_reason)
+
+    def _list_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -480,6 +493,7 @@ class MainWindow(QMainWindow):
         self.player.seek(seconds)
 
     def toggle_region(self) -> None:
+        self.regions.unbind()  # R places a new region, bound to no stored one
         self.views.toggle_region()
 
     def toggle_loop(self) -> None:
