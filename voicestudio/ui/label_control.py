@@ -120,17 +120,23 @@ class LabelControl(QObject):
         if not self.window.regions.is_region(event["clip_id"]):  # a region's undo stays on its recording
             self.window.clip_list.select_clip(event["clip_id"])  # back to the clip whose label was undone
 
+    def show_written(self, events: list[dict], record) -> None:
+        """Events now in the database: ``record`` each in the session (record_label or record_undo),
+        update the window once, then tell the listeners."""
+        window, changes = self.window, None
+        for event in events:
+            recorded = record(event)
+            changes = recorded if changes is None else changes | recorded
+        if changes is not None:
+            window.apply_changes(changes)
+        for event in events:
+            window.label_written.emit(event)
+
     def _labelled_batch(self, events: list[dict]) -> None:
         """A selection labelled in one transaction: show every row, then move past the selection."""
         self.write_in_flight = False
         window = self.window
-        changes = None
-        for event in events:
-            recorded = window.session.record_label(event, made_here=True)
-            changes = recorded if changes is None else changes | recorded
-        window.apply_changes(changes)
-        for event in events:
-            window.label_written.emit(event)
+        self.show_written(events, lambda event: window.session.record_label(event, made_here=True))
         self.last_batch = len(events)
         value = events[0]["value"] if events else None
         window.statusBar().showMessage(f"Labelled {len(events)} clips {value} · Z undoes all {len(events)}", 10000)
@@ -146,13 +152,7 @@ class LabelControl(QObject):
             window.statusBar().showMessage("Nothing left to undo", 5000)
             return
         self.redo_stack.undone(events)
-        changes = None
-        for event in events:
-            recorded = window.session.record_undo(event)
-            changes = recorded if changes is None else changes | recorded
-        window.apply_changes(changes)
-        for event in events:
-            window.label_written.emit(event)
+        self.show_written(events, window.session.record_undo)
         window.statusBar().showMessage(f"Undid {len(events)} labels", 5000)
 
     def _redone(self, events: list[dict]) -> None:
@@ -163,13 +163,7 @@ class LabelControl(QObject):
             window.statusBar().showMessage("Nothing to redo: those clips were labelled since", 5000)
             return
         self.last_batch = len(events)
-        changes = None
-        for event in events:
-            recorded = window.session.record_label(event, made_here=True)
-            changes = recorded if changes is None else changes | recorded
-        window.apply_changes(changes)
-        for event in events:
-            window.label_written.emit(event)
+        self.show_written(events, lambda event: window.session.record_label(event, made_here=True))
         if len(events) == 1:
             row = window.session.table.row_of(events[0]["clip_id"])
             name = window.session.table.name(row) if row is not None else f"clip {events[0]['clip_id']}"

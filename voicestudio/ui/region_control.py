@@ -210,9 +210,8 @@ class RegionControl(QObject):
         if not events:
             return
         self._region_ids.update(event["clip_id"] for event in events)
-        for event in events:
-            window.apply_changes(window.session.record_label(event, made_here=event["value"] is not None))
-            window.label_written.emit(event)
+        window.labels.show_written(
+            events, lambda event: window.session.record_label(event, made_here=event["value"] is not None))
         window.labels.last_batch = 1
         first = events[0]
         if cleared:
