@@ -11,6 +11,7 @@ applied here, by the fixtures a test uses and by the lists below, so
 """
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ MARKER_FIXTURES = {
     "device": {"sshd", "arm_python", "adb"},  # adb: tests/device/test_transport.py's stand-in
     "postgres": {"pg_server"},  # the sqlite/postgresql parametrised fixtures mark their parameter
     "tf": {"tiny_model", "models", "fragile", "conv_model", "sources"},  # built or converted by TensorFlow
+    "slow": {"label_studio"},  # a real Label Studio server (tests/lshost.py)
 }
 
 # Tests that need a marker no fixture gives them, as "path::function" (every parameter).
@@ -176,6 +178,26 @@ def pg_server():
         server = pghost.start_postgres()
     except RuntimeError as exc:
         pytest.fail(f"could not start PostgreSQL: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory):
+    """A real Label Studio server on 127.0.0.1 (its venv built once into the test cache), for this session."""
+    import lshost
+
+    try:
+        venv = lshost.label_studio_venv(device_cache_dir())
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        require(f"Label Studio {lshost.VERSION}", False, f"python tests/lshost.py --venv DIR failed: {exc}")
+    try:
+        server = lshost.start_label_studio(venv, tmp_path_factory.mktemp("label-studio"))
+    except RuntimeError as exc:
+        pytest.fail(f"could not start Label Studio: {exc}", pytrace=False)
+    print(f"\nLabel Studio {lshost.VERSION} answered on {server.url} after {server.start_s:.1f} s")
     try:
         yield server
     finally:

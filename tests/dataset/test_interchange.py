@@ -4,12 +4,14 @@ import csv
 import json
 import os
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 import audiofiles
 from voicestudio.dataset.importer import SegmentRule, import_paths
-from voicestudio.dataset.interchange import LABEL_STUDIO_CONFIG, detect_format, export_labels, import_labels
+from voicestudio.dataset.interchange import (ANNOTATOR_CONTROL, LABEL_STUDIO_CONFIG, LabelStudioOptions,
+                                             detect_format, export_labels, import_labels)
 from voicestudio.errors import VoiceStudioError
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
@@ -88,10 +90,15 @@ def test_export_formats(labelled, tmp_path, audio):
     export_labels(labelled, tmp_path / "ls.json")
     tasks = {t["data"]["audio"].rsplit("/", 1)[1]: t for t in json.loads((tmp_path / "ls.json").read_text())}
     hello = tasks["hello.wav"]["annotations"]
-    assert [a["completed_by"]["email"] for a in hello] == ["ann", "bob"]
+    # no completed_by (a stock Label Studio refuses unknown emails): the annotator is a text result
+    assert all("completed_by" not in a for a in hello)
+    assert [a["result"][-1] for a in hello] == [
+        {"id": "annotator", "from_name": ANNOTATOR_CONTROL, "to_name": "audio", "type": "textarea",
+         "value": {"text": [who]}} for who in ("ann", "bob")]
     assert hello[0]["result"][0]["type"] == "choices" and hello[0]["result"][0]["value"]["choices"] == ["human"]
+    assert tasks["hello.wav"]["data"] == {"audio": str(audio / "hello.wav"), "path": str(audio / "hello.wav")}
     meeting = tasks["meeting.wav"]["annotations"]
-    region = next(a for a in meeting if a["completed_by"]["email"] == "ann")["result"][0]
+    region = next(a for a in meeting if a["result"][-1]["value"]["text"] == ["ann"])["result"][0]
     assert region["type"] == "labels" and region["value"]["start"] == pytest.approx(2.0) and region["value"]["labels"] == ["human"]
 
 
@@ -123,11 +130,19 @@ def test_a_real_label_studio_export(labelled, audio, tmp_path):
     assert votes[ids["dog bark.wav", 0]]["labelstudio-user-7"] == "nonhuman"
     assert "labelstudio-user-8" not in votes[ids["dog bark.wav", 0]]  # cancelled
     assert votes[ids["meeting.wav", 2]]["eve@lab"] == "human"  # a region within 0.05 s of the clip
-    assert votes[ids["meeting.wav", 4]]["eve@lab"] == "human"  # covers most of the clip
-    assert result.labelled == 3
-    assert [f.split(":")[0] for f in result.failures] == ["task 2", "task 3", "task 4"]
-    assert "no clip spans 0-0.4" in result.failures[0] and "unknown label 'Cat'" in result.failures[1]
-    assert "not in the project" in result.failures[2]
+    with labelled.session() as s:
+        made = {(c.start_s, c.end_s): c.id for c in clip_store.list_clips(s) if c.path.endswith("meeting.wav")}
+    assert "eve@lab" not in votes.get(made[4.0, 6.0], {})  # only partly inside the region 4.5-6
+    assert votes[made[4.5, 6.0]]["eve@lab"] == "human" and votes[made[0.0, 0.4]]["eve@lab"] == "human"
+    assert (result.labelled, result.created) == (4, 2)
+    assert result.notes == ["task 2: region 4.5-6 s is no clip's span: made its segment clip",
+                            "task 2: region 4.5-6 s partly overlaps clip 4-6 s (not labelled)",
+                            "task 2: region 0-0.4 s is no clip's span: made its segment clip",
+                            "task 2: region 0-0.4 s partly overlaps clip 0-2 s (not labelled)"]
+    assert [f.split(":")[0] for f in result.failures] == ["task 3", "task 4"]
+    assert "unknown label 'Cat'" in result.failures[0] and "not in the project" in result.failures[1]
+    again = import_labels(labelled, path, default_annotator="ann")  # the made clips match the second time
+    assert (again.labelled, again.created, again.unchanged) == (0, 0, 4)
 
 
 def test_ambiguous_names_and_bad_files(labelled, audio, tmp_path):
@@ -157,7 +172,8 @@ def test_cli_labels_commands(labelled, tmp_path, capsys):
     assert main(["--db", db, "labels", "export", str(tmp_path / "out.json")]) == 0
     assert "5 labels of 4 clips" in capsys.readouterr().out
     assert main(["--db", db, "--json", "labels", "import", str(tmp_path / "out.json")]) == 0
-    assert json.loads(capsys.readouterr().out) == {"labelled": 0, "unchanged": 5, "failures": []}
+    assert json.loads(capsys.readouterr().out) == {"labelled": 0, "unchanged": 5, "failures": [], "segments_created": 0,
+                                                   "notes": []}
 
 
 def test_csv_notes_over_several_lines_and_the_short_form(labelled, audio, tmp_path):
@@ -208,13 +224,16 @@ def test_label_studio_config_matches_the_export(labelled, tmp_path):
     view = ET.fromstring(LABEL_STUDIO_CONFIG)
     names = [tag.get("name") for tag in view.iter() if tag.get("name")]
     assert len(names) == len(set(names))  # Label Studio refuses a config with repeated names
-    controls = {tag.get("name"): tag for tag in view if tag.tag in ("Choices", "Labels")}
+    controls = {tag.get("name"): tag for tag in view if tag.tag in ("Choices", "Labels", "TextArea")}
+    assert controls[ANNOTATOR_CONTROL].tag == "TextArea"
     for tag in controls.values():
-        assert tag.get("toName") == "audio" and [c.get("value") for c in tag] == ["human", "nonhuman", "unsure"]
+        assert tag.get("toName") == "audio"
+        if tag.tag != "TextArea":
+            assert [c.get("value") for c in tag] == ["human", "nonhuman", "unsure"]
     export_labels(labelled, tmp_path / "ls.json")
     results = [r for task in json.loads((tmp_path / "ls.json").read_text())
                for a in task["annotations"] for r in a["result"]]
-    assert {r["type"] for r in results} == {"choices", "labels"}
+    assert {r["type"] for r in results} == {"choices", "labels", "textarea"}
     for r in results:
         assert r["to_name"] == "audio" and controls[r["from_name"]].tag.lower() == r["type"]
         if r["type"] == "labels":
@@ -294,3 +313,80 @@ def test_detect_format():
     assert detect_format("x/Labels.CSV") == "csv" and detect_format("/a/project-3.json") == "labelstudio"
     with pytest.raises(VoiceStudioError, match="cannot tell"):
         detect_format("labels.xlsx")
+
+
+LS_FIXTURES = Path(__file__).parent.parent / "fixtures" / "labelstudio"  # written by Label Studio 1.23.2
+TEAM_CONFIG = """<View><Header value="$title"/><Audio name="recording" value="$url"/>
+  <Labels name="speech" toName="recording"><Label value="Speech"/><Label value="Noise"/></Labels></View>"""
+
+
+@pytest.mark.parametrize("name", ["team-calls-json.json", "team-calls-json-min.json", "team-calls.csv"])
+@pytest.mark.parametrize("config", [TEAM_CONFIG, None], ids=["team-config", "no-config"])
+def test_label_studios_three_exports_with_wide_regions(tmp_path, name, config):
+    """A real export (JSON, JSON-MIN, CSV): "title" before "url", a 0-25 s region over 10 s clips."""
+    audiofiles.write(tmp_path / "calls" / "team" / "call 17.wav", audiofiles.speechlike(SR, 40.0, seed=5), SR)
+    audiofiles.write(tmp_path / "calls" / "other" / "call 17.wav", audiofiles.tone(SR, 40.0), SR)  # same name
+    with open_project(tmp_path / "p.vsproj") as project:
+        import_paths(project, [tmp_path / "calls"], rule=SegmentRule.parse("10"))
+        options = LabelStudioOptions(config=config) if config else None  # without: ours, which names no $url
+        result = import_labels(project, LS_FIXTURES / name, default_annotator="x", label_studio=options)
+        assert result.failures == [] and (result.labelled, result.created, result.unchanged) == (4, 2, 1)
+        with project.session() as s:
+            spans = {c.id: (c.path.split("/")[-2], c.start_s, c.end_s) for c in clip_store.list_clips(s)}
+            by_clip = label_store.labels_by_annotator(s)
+        votes = {spans[clip]: v for clip, by in by_clip.items() for v in by.values()}
+        assert {who for by in by_clip.values() for who in by} == {"labelstudio-user-1"}  # the server's admin
+        assert votes == {("team", 0.0, 10.0): "human", ("team", 10.0, 20.0): "human", ("team", 0.0, 25.0): "human",
+                         ("team", 31.2, 33.7): "nonhuman"}  # the audio ?d=team/call 17.wav, never "call 17"
+        assert result.notes == ["task 4: region 0-25 s labels the 2 clips inside it",
+                                "task 4: region 0-25 s is no clip's span: made its segment clip",
+                                "task 4: region 0-25 s partly overlaps clip 20-30 s (not labelled)",
+                                "task 4: region 31.2-33.7 s is no clip's span: made its segment clip",
+                                "task 4: region 31.2-33.7 s partly overlaps clip 30-40 s (not labelled)"]
+        again = import_labels(project, LS_FIXTURES / name, default_annotator="x", label_studio=options)
+        # idempotent: the 0-25 s region is now the span of the clip it made (which holds its label)
+        assert (again.labelled, again.created, again.unchanged, again.failures) == (0, 0, 3, [])
+
+
+def test_the_audio_is_the_field_the_config_names(labelled, audio, tmp_path):
+    hello = str(audio / "hello.wav")
+    records = [  # JSON-MIN: the task's data at the top level, "title" first
+        {"title": "call 17", "clip": hello, "id": 28, "label": "Speech", "annotator": "eve@lab", "annotation_id": 3},
+        {"title": "call 18", "id": 29, "label": "Speech", "annotator": 4, "annotation_id": 4},
+    ]
+    (tmp_path / "min.json").write_text(json.dumps(records))
+    config = ('<View><Audio name="a" value="$clip"/>'
+              '<Choices name="label" toName="a"><Choice value="Speech"/></Choices></View>')
+    result = import_labels(labelled, tmp_path / "min.json", default_annotator="x",
+                           label_studio=LabelStudioOptions(config=config))
+    assert result.labelled == 1 and labels_of(labelled)["hello.wav", 0, "eve@lab"] == "human"
+    assert result.failures == ["task 29: no audio in its data (no field 'clip', which the labelling config names, "
+                               "and no value that is an audio file)"]
+
+
+def test_label_studio_audio_urls_users_and_the_config_command(labelled, audio, tmp_path, capsys):
+    root = audio.parent
+    export_labels(labelled, tmp_path / "local.json", label_studio=LabelStudioOptions(document_root=root))
+    export_labels(labelled, tmp_path / "http.json", label_studio=LabelStudioOptions(
+        audio_url_prefix="https://files.lab/audio/", users={"ann": "ann@lab.org"}))
+    local = {t["data"]["path"].rsplit("/", 1)[1]: t for t in json.loads((tmp_path / "local.json").read_text())}
+    assert local["dog bark.wav"]["data"]["audio"] == "/data/local-files/?d=audio/dog%20bark.wav"
+    assert local["meeting.wav"]["data"]["audio"] == "/data/local-files/?d=audio/long/meeting.wav"
+    web = {t["data"]["path"].rsplit("/", 1)[1]: t for t in json.loads((tmp_path / "http.json").read_text())}
+    assert web["meeting.wav"]["data"]["audio"] == "https://files.lab/audio/long/meeting.wav"  # below the common folder
+    hello = web["hello.wav"]["annotations"]
+    assert hello[0]["completed_by"] == {"email": "ann@lab.org"} and hello[0]["result"][-1]["type"] == "choices"
+    assert "completed_by" not in hello[1] and hello[1]["result"][-1]["value"]["text"] == ["bob"]
+    with pytest.raises(VoiceStudioError, match="not under the document root"):
+        export_labels(labelled, tmp_path / "out.json", label_studio=LabelStudioOptions(document_root=tmp_path / "x"))
+    with new_project(tmp_path / "b.vsproj", audio) as other:  # the email comes back as the annotator
+        result = import_labels(other, tmp_path / "http.json", default_annotator="x",
+                               label_studio=LabelStudioOptions(users={"ann": "ann@lab.org"}))
+        assert result.failures == [] and labels_of(other) == labels_of(labelled)
+    from voicestudio.cli import main
+
+    assert main(["labels", "config", "--format", "labelstudio"]) == 0
+    assert capsys.readouterr().out == LABEL_STUDIO_CONFIG
+    assert main(["--db", str(tmp_path / "c.vsproj"), "labels", "export", str(tmp_path / "u.json"),
+                 "--ls-user", "ann"]) == 2
+    assert "--ls-user takes NAME=EMAIL" in capsys.readouterr().err
