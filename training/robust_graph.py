@@ -92,7 +92,8 @@ def build_robust_model(spec, width: int = 32, scale: np.ndarray | None = None):
     return tf.keras.Model(inputs, outputs, name="voice_ds_cnn_v2")
 
 
-def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int) -> None:
+def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int, *, name: str = "voice-detector-v2-prototype",
+                 provenance: dict | None = None):
     """Train with ``voicestudio.model.train.train``, the graph swapped for the robust one.
 
     The swap is a prototype's shortcut: the scale is computed from the training windows
@@ -125,12 +126,13 @@ def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int) -> N
     train_module.build_model = build
     train_module.to_tflite = to_tflite_and_float_front
     config = train_module.TrainConfig(epochs=epochs, augment_copies=augment_copies)
-    result = train_module.train(corpus, out, config=config, name="voice-detector-v2-prototype",
-                                provenance={"built_by": "python training/robust_graph.py train"})
+    result = train_module.train(corpus, out, config=config, name=name,
+                                provenance=provenance or {"built_by": "python training/robust_graph.py train"})
     card = json.loads(result.int8_path.with_suffix(".json").read_text())  # the variant shares the int8 card
     card["name"] += "-float-front"
     out.with_name(out.stem + "-int8-float-front.json").write_text(json.dumps(card, indent=2))
     print(json.dumps(result.card["metrics"], indent=2))
+    return result
 
 
 def to_tflite_float_front(model, representative: np.ndarray) -> bytes:

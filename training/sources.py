@@ -40,6 +40,17 @@ PACKAGES = (
     "lugaru-data",  # non-human: wolf growls, dog barks, a hawk, blades, whooshes, impacts
     "lincity-ng-data",  # non-human: industry, transport, power, water, fire (people's places left out)
     "extremetuxracer-data",  # non-human: sliding, pickups
+    # Shouts, cries, taunts and short calls (issue 16, second round): game voice sets.
+    "nexuiz-data",  # human: six player voice sets (pain, death, jump, taunts, team calls), announcer, tutorial
+    "megaglest-data",  # human: unit acknowledgements, selections and death cries; non-human: machines, weapons
+    "redeclipse-data",  # human: taunts/exclamations, announcer; non-human: weapons, steps, impacts
+    "flare-game",  # human: merchants' greetings, a man's and a woman's death cry; non-human: spells, steps, items
+    "cube2-data",  # human: the 'aard' player's pain/death grunts; non-human: weapons, instruments, effects
+    "btanks-data",  # human: laughs, dying men, a kamikaze's scream; non-human: weapons, vehicles, explosions
+    "wordwarvi-sound",  # human: a man's cries ('aaah it burns', 'ow my spine', 'help'), ho-ho-ho; non-human: weapons, impacts
+    "supertuxkart-data",  # human: the Wilhelm scream, an 'ugh'; non-human: engines, horns, crashes, a flute, effects
+    "supertux-data",  # human: Tux's and Penny's voice clips, grunts, 'excellent'; non-human: game effects
+    "openclonk-data",  # human: four clonk voice sets (hurt, die, shock, laughter, scream, confirm); non-human: effects
 )
 
 # Reserved for the independent evaluation of issue 16: never downloaded or used here.
@@ -54,7 +65,131 @@ VOICE_PACKAGES = {p for p in PACKAGES if p.startswith(("fillets-ng-data-", "aste
 ARCHIVES = {
     "0ad-data": ("usr/share/games/0ad/mods/public/public.zip", r"^audio/(?!music/).+\.(ogg|wav)$"),
     "openarena-data": ("usr/share/games/openarena/baseoa/pak0.pk3", r"^sound/.+\.(ogg|wav)$"),
+    "nexuiz-data": ("usr/share/games/nexuiz/data/data.pk3", r"^sound/.+\.(ogg|wav)$"),
+    # A Clonk c4group (not a zip): read by _c4group_members below.
+    "openclonk-data": ("usr/share/games/openclonk/Sound.ocg", r"\.(ogg|wav)$"),
 }
+
+# Plain packages whose debian/copyright paths are the installed paths below a folder: (that folder, what
+# replaces it in the copyright file's paths).
+LICENSE_ROOTS = {
+    "megaglest-data": ("usr/share/games/megaglest/", ""),
+    "redeclipse-data": ("usr/share/games/redeclipse/", ""),
+    "flare-game": ("usr/share/games/flare/", ""),
+    "cube2-data": ("usr/share/games/cube2/", ""),
+    "btanks-data": ("usr/share/games/btanks/", ""),
+    "wordwarvi-sound": ("usr/share/wordwarvi/", ""),
+    "supertuxkart-data": ("usr/share/games/supertuxkart/", ""),
+    "supertux-data": ("usr/share/games/supertux2/", "data/"),
+}
+
+# megaglest: units whose voices are people (creatures, monsters, animals and machines are not listed).
+_MG_PEOPLE = ("archer|archmage|axe_thrower|battlemage|cudgel|guard|horseman|initiate|princess|shaman|spearman|"
+              "stickfighter|summoner|swordman|technician|valkyrie|worker")
+# ... and those whose death cries score as voices (the others' die_* may be thuds, falls or a horse).
+_MG_DEATHS = "archer|battlemage|guard|shaman|spearman|stickfighter|swordman|technician|valkyrie"
+# ... and the people's attack, work and production sounds that the shipped detector scores >= 0.9 (battle
+# cries, grunts, "done!" calls mixed with blows; below 0.9 they may be blows alone, so those are left out).
+_MG_CRIES = (
+    "commondata/sounds/archmage_attack12.wav",
+    "commondata/sounds/archmage_attack15.wav",
+    "commondata/sounds/axe_thrower_attack3.wav",
+    "commondata/sounds/guard_attack1.wav",
+    "commondata/sounds/guard_attack10.wav",
+    "commondata/sounds/guard_attack11.wav",
+    "commondata/sounds/guard_attack12.wav",
+    "commondata/sounds/guard_attack13.wav",
+    "commondata/sounds/guard_attack14.wav",
+    "commondata/sounds/guard_attack2.wav",
+    "commondata/sounds/guard_attack3.wav",
+    "commondata/sounds/guard_attack4.wav",
+    "commondata/sounds/guard_attack5.wav",
+    "commondata/sounds/guard_attack6.wav",
+    "commondata/sounds/guard_attack7.wav",
+    "commondata/sounds/guard_attack8.wav",
+    "commondata/sounds/guard_attack9.wav",
+    "commondata/sounds/horseman_attack13.wav",
+    "commondata/sounds/horseman_attack14.wav",
+    "commondata/sounds/stickfighter_attack11.wav",
+    "commondata/sounds/summoner_attack1.wav",
+    "commondata/sounds/summoner_attack3.wav",
+    "commondata/sounds/summoner_attack8.wav",
+    "commondata/sounds/swordman_attack4.wav",
+    "commondata/sounds/swordman_attack5.wav",
+    "commondata/sounds/worker_work_end1.wav",
+    "commondata/sounds/worker_work_end2.wav",
+    "commondata/sounds/worker_work_end3.wav",
+    "factions/egypt/units/spearman/sounds/spearman_attack1.wav",
+    "factions/egypt/units/spearman/sounds/spearman_attack2.wav",
+    "factions/egypt/units/spearman/sounds/spearman_attack3.wav",
+    "factions/egypt/units/spearman/sounds/spearman_attack4.wav",
+    "factions/indian/units/horseman/sounds/horseman_attack1.wav",
+    "factions/indian/units/horseman/sounds/horseman_attack2.wav",
+    "factions/indian/units/horseman/sounds/horseman_attack3.wav",
+    "factions/indian/units/horseman/sounds/horseman_attack4.wav",
+    "factions/indian/units/shaman/sounds/shaman_prod1.wav",
+    "factions/indian/units/shaman/sounds/shaman_prod2.wav",
+    "factions/indian/units/shaman/sounds/shaman_prod3.wav",
+    "factions/indian/units/spearman/sounds/stickfighter_attack2.wav",
+    "factions/indian/units/spearman/sounds/stickfighter_attack4.wav",
+    "factions/indian/units/spearman/sounds/stickfighter_attack5.wav",
+    "factions/indian/units/spearman/sounds/stickfighter_attack6.wav",
+    "factions/indian/units/spearman/sounds/stickfighter_attack7.wav",
+    "factions/indian/units/stickfighter/sounds/indiattack2.wav",
+    "factions/indian/units/stickfighter/sounds/indiattack3.wav",
+    "factions/magic/units/battlemage/sounds/battlemage_attack8.wav",
+    "factions/magic/units/initiate/sounds/initiate_attack1.wav",
+    "factions/magic/units/initiate/sounds/initiate_attack3.wav",
+    "factions/magic/units/initiate/sounds/initiate_attack4.wav",
+    "factions/magic/units/initiate/sounds/initiate_attack7.wav",
+    "factions/magic/units/initiate/sounds/initiate_build1.wav",
+    "factions/magic/units/initiate/sounds/initiate_build3.wav",
+    "factions/magic/units/initiate/sounds/initiate_harvest2.wav",
+    "factions/magic/units/initiate/sounds/initiate_work_end1.wav",
+    "factions/magic/units/initiate/sounds/initiate_work_end2.wav",
+    "factions/magic/units/initiate/sounds/initiate_work_start1.wav",
+    "factions/magic/units/initiate/sounds/initiate_work_start2.wav",
+    "factions/norsemen/units/cudgel_lady/sounds/cudgel_attack1.wav",
+    "factions/norsemen/units/cudgel_lady/sounds/cudgel_attack2.wav",
+    "factions/norsemen/units/cudgel_lady/sounds/cudgel_attack3.wav",
+    "factions/norsemen/units/cudgel_lady/sounds/cudgel_attack4.wav",
+    "factions/norsemen/units/cudgel_lady/sounds/cudgel_attack5.wav",
+    "factions/norsemen/units/spearman/sounds/swordman_attack4.wav",
+    "factions/norsemen/units/spearman/sounds/swordman_attack7.wav",
+    "factions/norsemen/units/spearman/sounds/swordman_attack9.wav",
+    "factions/norsemen/units/spearman_berserk/sounds/swordman_attack4.wav",
+    "factions/norsemen/units/spearman_berserk/sounds/swordman_attack7.wav",
+    "factions/norsemen/units/spearman_berserk/sounds/swordman_attack9.wav",
+    "factions/norsemen/units/swordman/sounds/swordman_attack4.wav",
+    "factions/norsemen/units/swordman_berserk/sounds/swordman_attack10.wav",
+    "factions/norsemen/units/swordman_berserk/sounds/swordman_attack8.wav",
+    "factions/norsemen/units/valkyrie/sounds/valkyrie_attack2.wav",
+    "factions/norsemen/units/valkyrie/sounds/valkyrie_attack4.wav",
+    "factions/persian/units/magician/sounds/die1.wav",
+    "factions/persian/units/magician/sounds/die2.wav",
+    "factions/persian/units/magician/sounds/die3.wav",
+    "factions/persian/units/princess/sounds/princess_attack1.wav",
+    "factions/persian/units/princess/sounds/princess_attack2.wav",
+    "factions/persian/units/princess/sounds/princess_attack3.wav",
+    "factions/persian/units/princess/sounds/princess_attack5.wav",
+    "factions/persian/units/stickfighter/sounds/stickfighter_attack11.wav",
+    "factions/persian/units/stickfighter/sounds/stickfighter_attack12.wav",
+    "factions/persian/units/swordman/sounds/swordman_attack2.wav",
+    "factions/persian/units/swordman/sounds/swordman_attack3.wav",
+    "factions/persian/units/swordman/sounds/swordman_attack5.wav",
+    "factions/persian/units/swordman/sounds/swordman_attack6.wav",
+    "factions/persian/units/swordman/sounds/swordman_attack8.wav",
+    "factions/romans/units/gladiator/sounds/guard_attack5.wav",
+)
+
+
+def _mg_unit(path: str) -> str:
+    name = path.rsplit("/", 1)[1]
+    if name.startswith("indiattack"):
+        return "stickfighter"
+    if "/magician/" in path:
+        return "magician"
+    return re.match(rf"({_MG_PEOPLE})_", name).group(1)
 
 
 @dataclass
@@ -142,6 +277,122 @@ RULES: dict[str, list[Rule]] = {
     "extremetuxracer-data": [
         Rule(r"/music/", None, "", "music: not checked for singing"),
     ],
+    # Second round (shouts, cries, taunts). Decisions from names, folders and the shipped detector's
+    # scores per voice set (README.md); creatures, robots, processed voices and anything doubtful are left out.
+    "nexuiz-data": [
+        Rule(r"^sound/player/(?P<who>fricka|insurrectionist|marine|pyria-skadi|soldier|specop)/", HUMAN,
+             "nexuiz-{who}", "a player character's voice set: pain, death, jump, drown cries, taunts, team calls"),
+        Rule(r"^sound/player/(carni-lycan|reptilian|torus)/", None, "",
+             "werewolf, lizard and robot characters: voices may be processed beyond recognition"),
+        Rule(r"^sound/player/(lava|slime)\.wav$", None, "", "a player burning/dissolving: may hold a cry"),
+        Rule(r"^sound/announcer/male/", HUMAN, "nexuiz-announcer", "the (male) announcer's calls"),
+        Rule(r"^sound/announcer/robotic/", None, "", "the robotic announcer: processed or synthetic voice"),
+        Rule(r"^sound/tutorial/(\d+-[^/]+|misc-(at_corp_rap|did_yoda_show_you_that|excellent|good_work|nice|"
+             r"very_impressive))\.ogg$", HUMAN, "nexuiz-tutorial", "the tutorial instructor's spoken lines"),
+        Rule(r"^sound/tutorial/", None, "", "tutorial cues not checked (a door, a detonation, a teleport)"),
+        Rule(r"^sound/(ambient|desertfactory)/", None, "",
+             "ambience loops (a 'demon wind', crickets, a radio message and static): may hold voices"),
+        Rule(r"^sound/misc/talk2?\.wav$", None, "", "the chat sound (not checked)"),
+        Rule(r"^sound/(ctf|kh)/|^sound/onslaught/(controlpoint_|generator_underattack)|^sound/porto/unsupported", None, "",
+             "flag, key and control-point cues (1.4-3.6 s) that score as voice: may be spoken announcements"),
+    ],
+    "megaglest-data": [
+        Rule(rf"/(?P<unit>{_MG_PEOPLE})_(ack|select)\d*\.wav$", HUMAN, "megaglest-{unit}",
+             "a unit's spoken acknowledgement or reply when selected (one group per unit type)"),
+        Rule(rf"/(?P<unit>{_MG_DEATHS})_die\d*\.wav$", HUMAN, "megaglest-{unit}", "a soldier's death cry"),
+        Rule(r"/units/magician/sounds/(ack|select)\d*\.wav$", HUMAN, "megaglest-magician",
+             "the magician's spoken replies"),
+        *[Rule("/techs/megapack/" + re.escape(path) + "$", HUMAN, "megaglest-" + _mg_unit(path),
+               "a person's battle cry, grunt, work call or death cry (scores as voice)") for path in _MG_CRIES],
+        Rule(r"/tower_(attack|hit)\d*\.wav$", None, "", "tower attack/hit sounds that score as voice: may hold shouts"),
+        Rule(r"/(anvil|arrow_hit|catapult_(attack|hit|walk)|defense_tower_attack|"
+             r"tech_building_fall|tech_click|magic_building_fall|magic_click|knife|firearrowhit|"
+             r"machine_(attack|walk)|airship_(attack|fly|hit)|orni_(attack|fly|hit|standing)|click_[a-d]|highlight|"
+             r"sonar|water)[0-9a-c]*\.(wav|ogg)$", NONHUMAN, "megaglest-sfx",
+             "machines, siege engines, towers, weapons, impacts, menu clicks, water"),
+        Rule(r"/tilesets/[^/]+/sounds/(rain|wind)\d*\.(wav|ogg)$", NONHUMAN, "megaglest-weather", "rain and wind"),
+        Rule(r".", None, "",
+             "creatures, animals, attack/work sounds of people (may hold shouts or grunts), day/night "
+             "ambiences, music and the remaining voices: not checked"),
+    ],
+    "redeclipse-data": [
+        Rule(r"/sounds/voice/", HUMAN, "redeclipse-voice",
+             "a player's taunts and exclamations ('argh', 'haha', 'damn it', 'go go go', 'sorry', ...)"),
+        Rule(r"/sounds/announcer/(headshot|multikill2?)\.ogg$", None, "",
+             "announcer lines that score low as voice: may be processed"),
+        Rule(r"/sounds/announcer/", HUMAN, "redeclipse-announcer", "the announcer's calls"),
+        Rule(r"/sounds/player/(death|pain|jump)\d*\.ogg$", None, "",
+             "the player's pain, death and jump sounds: vocal, but score as non-voice (maybe processed); not checked"),
+        Rule(r"/sounds/(ambience|music)/|/sounds/(original|theme|theme_chip)\.ogg$|/data/maps/", None, "",
+             "ambiences and music: may hold voices or singing"),
+        Rule(r"/sounds/sfx/(chat|underwater)\.ogg$", None, "", "the chat sound and an underwater loop (not checked)"),
+    ],
+    "flare-game": [
+        Rule(r"/npcs/(?P<sex>male|female)_merchant_\d+\.ogg$", HUMAN, "flare-{sex}",
+             "merchants' spoken greetings"),
+        Rule(r"/soundfx/(?P<sex>male|female)_die\.ogg$", HUMAN, "flare-{sex}", "the hero's death cry"),
+        Rule(r"/soundfx/(male|female)_hit\.ogg$", None, "", "the hero's hurt sound: scores as non-voice, not checked"),
+        Rule(r"/enemies/|/powers/(warcry|heal)\.ogg$|/(no_mana|melee_attack)\.ogg$", None, "",
+             "monsters' cries (creatures), a war cry, the 'no mana' cue, the heal spell (choir-like) and the "
+             "hero's melee attack (may hold a grunt): may be voices"),
+        Rule(r"/environment/(forest_owl|bird_twitter|raven)", None, "", "birds (animals: left out this round)"),
+        Rule(r"/music/", None, "", "music: not checked for singing"),
+    ],
+    "cube2-data": [
+        Rule(r"/sounds/aard/(?P<what>pain\d|die\d|grunt\d)\.wav$", HUMAN, "cube2-aard",
+             "the player's pain and death grunts (the 'aard' set)"),
+        Rule(r"/sounds/aard/jump\.wav$", None, "", "the player's jump: may be a grunt"),
+        Rule(r"/sounds/0ad/", None, "", "copies of 0ad-data sounds (voices and alarms; 0ad-data is already used)"),
+        Rule(r"/BeatBox[^/]*\.wav$", None, "", "beatbox: mouth-made"),
+        Rule(r"/sounds/q009/ren\d?\.ogg$", None, "", "'ren' cues: not checked"),
+        Rule(r"/music/", None, "", "music: not checked for singing"),
+    ],
+    "btanks-data": [
+        Rule(r"/sounds/(laugh\d+|deadman\d+|kamikaze-scream)\.ogg$", HUMAN, "btanks-voice",
+             "laughs, dying men and a kamikaze's scream"),
+        Rule(r"/sounds/(zombie[^/]*|cow|slime[^/]*|worm[^/]*|disembark)\.ogg$", None, "",
+             "zombies, a cow, slime and worm creatures (creature/animal cries), 'disembark' (may be spoken)"),
+        Rule(r"/sounds/ambient/|/tunes/", None, "", "ambiences (city, horror, ...) and music: may hold voices"),
+    ],
+    "wordwarvi-sound": [
+        Rule(r"/sounds/(aaaah_it_burns|help_down_here|help_up_here|ooooof|ow_my_spine|nice_bank_shot|woohoo|"
+             r"yay_santa|hohoho|hohoho_merry_xmas)\.ogg$", HUMAN, "wordwarvi-voice",
+             "a man's cries and calls ('aaah it burns', 'ow my spine', 'help down here', 'woohoo', 'ho ho ho')"),
+        Rule(r"/sounds/(abducted|UseTheSource|fallingscreamhi|bodyslam|destiny_facedown|dtox3monomix|highscoremusic|"
+             r"lucky[^/]*)\.ogg$", None, "",
+             "a possibly processed voice ('abducted', 'use the source', a pitched falling scream), a body slam "
+             "(may hold a grunt) and music (not checked for singing)"),
+    ],
+    "supertuxkart-data": [
+        Rule(r"/data/sfx/(WilhelmScream|ugh)\.ogg$", HUMAN, "supertuxkart-voice", "the Wilhelm scream and an 'ugh'"),
+        Rule(r"/data/sfx/(sara_airport_pa|static-radio|wee|lenautile_restaurant|race_finish(_victory)?|fireworks_show|"
+             r"exotic-birds[^/]*|goo|dark)\.ogg$", None, "",
+             "an airport announcement (may be synthetic), radio static, a 'wee', a restaurant and crowd ambiences, "
+             "birds, and unexplained cues: not checked"),
+        Rule(r"/data/sfx/", NONHUMAN, "supertuxkart-sfx",
+             "engines, horns, crashes, explosions, a flute, bowling, items, interface"),
+        Rule(r".", None, "", "music and the tracks' and karts' ambiences (a cow, a restaurant, ...): not checked"),
+    ],
+    "supertux-data": [
+        Rule(r"/speech/[^/]+\.ogg$", HUMAN, "supertux-voice", "Tux's and Penny's voice clips (hello, upset, a rap)"),
+        Rule(r"/sounds/(grunts\.ogg|excellent\.wav)$", HUMAN, "supertux-voice", "grunts, a spoken 'excellent'"),
+        Rule(r"/sounds/(hurt\.wav|welldone\.ogg|yeti_[^/]*|mr_tree[^/]*|tree_howling\.ogg|invincible_start\.ogg|"
+             r"totem\.ogg|tada\.ogg|lifeup\.wav|savebell[^/]*)$", None, "",
+             "Tux's hurt cry and 'well done' (not checked), the yeti's and trees' cries (creatures), jingles"),
+        Rule(r"/music/", None, "", "music: not checked for singing"),
+    ],
+    "openclonk-data": [
+        Rule(r"^Clonk\.ocg/Skin\.ocg/(?P<who>[^/]+)\.ocg/", HUMAN, "openclonk-{who}",
+             "a clonk voice set (one actor each, per authors.txt): hurt, die, shock, scream, laughter, doubt, "
+             "confirm/decline exclamations, a little singing"),
+        Rule(r"^Clonk\.ocg/Action\.ocg/(Breathing|Munch\d|GroupAttack)\.|^Clonk\.ocg/Movement\.ocg/DivingLoop", None, "",
+             "breathing, munching, a group attack cry and diving loops: may be mouth-made or voiced"),
+        Rule(r"^Animals\.ocg/|^Environment\.ocg/BirdsLoop", None, "",
+             "animals and creatures (bats, mooqs, monsters, wipfs, birds): left out this round"),
+        Rule(r"^UI\.ocg/(Trumpet|Fanfare|NextWave)\.", None, "", "trumpet and fanfare cues: not checked"),
+        Rule(r".", NONHUMAN, "openclonk-sfx",
+             "digging, steps, hits, fire, liquids, weapons, objects, structures, weather, interface"),
+    ],
     "gcompris-qt-data": [
         # Spoken gcompris content lives in voices-<codec>/<locale>/... bundles. Debian's
         # gcompris-qt-data ships none (gcompris downloads them at run time), but if a
@@ -214,6 +465,10 @@ def plain(package: str, root: Path) -> list[Item]:
             m = re.search(r"/themes/([^/]+)/", origin)
             group = f"tuxtype-{m.group(1)}" if m else "tuxtype-sounds"
             license_path = re.sub(r"^usr/share/tuxtype/", "data/", origin)
+        elif package in LICENSE_ROOTS:  # the second round's plain packages: one default group per package
+            group = package.removesuffix("-data")
+            prefix, replacement = LICENSE_ROOTS[package]
+            license_path = replacement + origin.removeprefix(prefix)
         else:  # lugaru-data, lincity-ng-data, extremetuxracer-data: one group per package
             group = package.removesuffix("-data")
             license_path = re.sub(r"^usr/share/games/[^/]+/", "data/", origin)
@@ -287,19 +542,64 @@ def archived(package: str, root: Path, staging: Path) -> list[Item]:
     import zipfile
 
     archive, member_pattern = ARCHIVES[package]
+    if archive.endswith(".ocg"):
+        members = _c4group_members(root / archive)
+    else:
+        with zipfile.ZipFile(root / archive) as z:
+            members = {i.filename: z.read(i) for i in z.infolist() if re.search(member_pattern, i.filename)}
     items = []
-    with zipfile.ZipFile(root / archive) as z:
-        for info in sorted(z.infolist(), key=lambda i: i.filename):
-            if not re.search(member_pattern, info.filename):
-                continue
-            target = staging / info.filename
-            if not target.exists() or target.stat().st_size != info.file_size:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(z.read(info))
-            folder = Path(info.filename).parent
-            group = package.split("-")[0] + "-" + "-".join(_slug(f) for f in folder.parts[1:3])
-            items.append(Item(package, info.filename, target, NONHUMAN, group, f"{archive}!{info.filename}"))
+    for name in sorted(members):
+        if not re.search(member_pattern, name):
+            continue
+        data = members[name]
+        target = staging / name
+        if not target.exists() or target.stat().st_size != len(data):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        folder = Path(name).parent
+        group = package.split("-")[0] + "-" + "-".join(_slug(f) for f in folder.parts[1:3])
+        items.append(Item(package, name, target, NONHUMAN, group, f"{archive}!{name}"))
     return items
+
+
+def _c4group_members(path: Path) -> dict[str, bytes]:
+    """The files of a Clonk c4group (OpenClonk's .ocg/.ocd/.ocf), by their path inside it.
+
+    Format: a gzip stream whose two magic bytes are 1E 8C instead of 1F 8B; inside, a 204-byte header
+    (XOR 237, then every byte triple's first and third byte swapped) with the entry count at offset 36,
+    then one 316-byte entry core per entry (name[260], packed, child-group, size, reserved, offset:
+    int32 LE), then the entries' data at their offsets; a child group is a nested c4group (header
+    scrambled the same way, not compressed).
+    """
+    import gzip
+    import struct
+
+    raw = path.read_bytes()
+    raw = gzip.decompress(b"\x1f\x8b" + raw[2:])
+
+    def header(at: int) -> bytes:
+        h = bytearray(b ^ 237 for b in raw[at:at + 204])
+        for i in range(0, len(h) - 2, 3):
+            h[i], h[i + 2] = h[i + 2], h[i]
+        if not h.startswith(b"RedWolf Design GrpFolder"):
+            raise ValueError(f"{path}: not a c4group at offset {at}")
+        return bytes(h)
+
+    def walk(at: int, prefix: str) -> dict[str, bytes]:
+        count = struct.unpack("<i", header(at)[36:40])[0]
+        cores = [raw[at + 204 + 316 * i: at + 204 + 316 * (i + 1)] for i in range(count)]
+        data = at + 204 + 316 * count
+        out = {}
+        for core in cores:
+            name = core[:260].split(b"\0")[0].decode("latin-1")
+            _packed, child, size, _reserved, offset = struct.unpack("<5i", core[260:280])
+            if child:
+                out.update(walk(data + offset, prefix + name + "/"))
+            else:
+                out[prefix + name] = raw[data + offset: data + offset + size]
+        return out
+
+    return walk(0, "")
 
 
 def collect(package: str, root: Path, work: Path, version: str) -> list[Item]:
@@ -320,6 +620,10 @@ def collect(package: str, root: Path, work: Path, version: str) -> list[Item]:
 FREE_TEXT_LICENSES = {  # the whole package
     "fillets-ng-data-cs": "GPL-2",  # "version 2 dated June, 1991"
     "fillets-ng-data-nl": "GPL-2",
+    "nexuiz-data": "GPL-2+",
+    # free-text copyright ("some files belonging to the game content are licensed under CC-BY-3.0 or CC0");
+    # Sound.ocg's authors.txt: "If not stated otherwise, the sound effects are licensed under CC-BY-3.0".
+    "openclonk-data": "CC-BY-3.0 (per Sound.ocg/authors.txt)",  # "either version 2 ... or (at your option) any later version"
 }
 TUXTYPE_LICENSES = {  # from README_SOUNDS.TXT, quoted in tuxtype-data's copyright file
     "tuxi.ogg": "public-domain",
