@@ -47,6 +47,8 @@ COMMANDS: dict[str, CommandInfo] = {
     "label": CommandInfo("voicestudio.commands.label", "label a clip human, nonhuman or unsure"),
     "stats": CommandInfo("voicestudio.commands.stats",
                          "label counts, agreement between annotators, and the model against the labels"),
+    "evaluate": CommandInfo("voicestudio.commands.evaluate",
+                            "a model on a folder-per-class set (no project needed): the metrics of stats"),
     "export": CommandInfo("voicestudio.commands.export",
                           "export the labelled clips for training: audio, splits, manifest and dataset card"),
     "labels": CommandInfo("voicestudio.commands.labels", "move labels in and out: CSV or Label Studio JSON"),

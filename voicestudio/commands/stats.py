@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from voicestudio.dataset.report import project_audit
 
-    goals = _threshold_goals(args)
+    goals = threshold_goals(args)
     if args.write_card and len(goals) != 1:
         raise UsageError("--write-card writes one threshold: give at most one --pick")
     detector = load_detector(args)
@@ -44,12 +44,7 @@ def run(args) -> int:
         card = write_threshold(detector, audit.model.picks[0], consensus=audit.consensus, source=project.label)
         print(f"voicestudio: threshold {audit.model.picks[0].threshold} written to {card}", file=sys.stderr)
     if args.plots:
-        if audit.model is None:
-            raise VoiceStudioError("nothing to plot: the model has no scores in this project (run score first)")
-        from voicestudio.ui.audit_plots import save_plots  # Qt (offscreen), imported only for --plots
-
-        saved = save_plots(audit, args.plots)
-        print(f"voicestudio: wrote {', '.join(str(p) for p in saved)}", file=sys.stderr)
+        save_audit_plots(audit, args.plots)
     if args.json:
         print_json(result.to_dict())
     else:
@@ -57,7 +52,17 @@ def run(args) -> int:
     return EXIT_OK
 
 
-def _threshold_goals(args):
+def save_audit_plots(audit, folder) -> None:
+    """``--plots DIR`` (also ``evaluate``'s): the Audit panel's plots, rendered offscreen."""
+    if audit.model is None:
+        raise VoiceStudioError("nothing to plot: the model has no scores in this project (run score first)")
+    from voicestudio.ui.audit_plots import save_plots  # Qt (offscreen), imported only for --plots
+
+    saved = save_plots(audit, folder)
+    print(f"voicestudio: wrote {', '.join(str(p) for p in saved)}", file=sys.stderr)
+
+
+def threshold_goals(args):
     from voicestudio.dataset.audit import DEFAULT_GOALS
     from voicestudio.metrics import ThresholdGoal
 
