@@ -175,31 +175,31 @@ def test_force_replaces_only_what_the_earlier_export_wrote(project, tmp_path):
 
 
 def test_force_accepts_every_file_an_export_writes(project, tmp_path):
-    """Features and the hf layout's metadata tables are listed too: a re-export with --force needs nothing moved."""
+    """Features and the hf layout's card are listed too: a re-export with --force needs nothing moved."""
     out = tmp_path / "hf"
     for _ in range(2):
         done = voicestudio(project, "export", str(out), "--format", "hf", "--features", "mfcc-npy", "--force")
         assert done.returncode == 0, done.stderr
-    assert (out / "train" / "metadata.csv").exists() and list(out.glob("features/**/*.npy"))
+    assert (out / "README.md").read_text().startswith("---\n") and list(out.glob("features/**/*.npy"))
     (out / "features" / "mine").mkdir()  # an empty folder of the user's is theirs too
     done = voicestudio(project, "export", str(out), "--format", "hf", "--force")
     assert done.returncode == 1 and "features/mine/" in done.stderr
     (out / "features" / "mine").rmdir()
-    clip = next(out.glob("train/*.wav"))  # a clip the user edited since (its SHA-256 is in the manifest)
+    clip = next(out.glob("train/*/*.wav"))  # a clip the user edited since (its SHA-256 is in the manifest)
     clip.write_bytes(clip.read_bytes()[:-2] + b"\x01\x00")
     done = voicestudio(project, "export", str(out), "--format", "hf", "--force")
-    assert done.returncode == 1 and f"train/{clip.name} (changed since the export)" in done.stderr, done.stderr
+    assert done.returncode == 1 and f"train/{clip.parent.name}/{clip.name} (changed since the export)" in done.stderr, done.stderr
 
 
 def test_force_keeps_the_card_manifest_and_tables_the_user_edited(project, tmp_path):
-    """README.md, manifest.csv and the hf metadata tables are hash-checked like the clips: edited, they
+    """README.md (the hf card) and manifest.csv are hash-checked like the clips: edited, they
     make --force refuse and are named; untouched, --force replaces them."""
     out = tmp_path / "hf"
     assert voicestudio(project, "export", str(out), "--format", "hf", "--features", "mfcc-npy").returncode == 0
     checksums = dict(reversed(line.split("  ", 1)) for line in (out / "checksums.sha256").read_text().splitlines())
-    assert {"README.md", "manifest.csv", "train/metadata.csv"} <= set(checksums)
+    assert {"README.md", "manifest.csv"} <= set(checksums)
     assert checksums == {k: v for k, v in tree(out).items() if k != "checksums.sha256"}
-    originals = {name: (out / name).read_bytes() for name in ("README.md", "manifest.csv", "train/metadata.csv")}
+    originals = {name: (out / name).read_bytes() for name in ("README.md", "manifest.csv")}
     for name in originals:
         edited = out / name
         edited.write_bytes(originals[name] + b"my notes: the tone clips are mislabelled\n")

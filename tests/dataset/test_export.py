@@ -197,11 +197,13 @@ def test_hf_layout_and_features(labelled, tmp_path):
     out = tmp_path / "hf"
     export_dataset(labelled, out, ExportOptions(layout="hf", rate=16000, features="mfcc-png", audio_format="flac"))
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "checksums.sha256", "features", "manifest.csv",
-                                                     "test", "train", "validation"]
-    with open(out / "train" / "metadata.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert rows and all((out / "train" / r["file_name"]).exists() and r["label"] in ("human", "nonhuman") for r in rows)
-    assert all(r["file_name"].endswith(".flac") and "/" not in r["file_name"] for r in rows)
+                                                     "test", "train", "val"]
+    rows = manifest(out)
+    assert rows and all(r["path"].startswith(f"{r['split']}/{r['label']}/") and r["path"].endswith(".flac") for r in rows)
+    assert not list(out.rglob("metadata.csv"))  # audiofolder would read label as a string from it
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "      class_label:\n        names:\n          '0': human\n          '1': nonhuman\n" in card
+    assert "  - split: validation\n    path: val/*/*\n" in card and "sampling_rate: 16000" in card
     png = next(out.glob("features/train/human/*.png")).read_bytes()
     assert png.startswith(b"\x89PNG") and int.from_bytes(png[20:24], "big") == 20  # height: 20 coefficients
 
@@ -240,3 +242,36 @@ def test_keras_reads_the_folders_export(labelled, tmp_path):
                                                      batch_size=4, output_sequence_length=16000, seed=0)
     n = sum(int(batch[0].shape[0]) for batch in train)
     assert n == sum(1 for r in manifest(out) if r["split"] == "train")
+
+
+def test_training_layouts_default_to_the_model_rate_and_flac_for_keras_warns(labelled, tmp_path, capsys):
+    from voicestudio.cli import main
+
+    db = labelled.label
+    assert main(["--db", db, "export", str(tmp_path / "a"), "--audio-format", "flac"]) == 0
+    assert "reads WAV files only" in capsys.readouterr().err
+    assert {r["sample_rate"] for r in manifest(tmp_path / "a")} == {"16000"}
+    assert "the model's rate, the default for this layout" in (tmp_path / "a" / "README.md").read_text()
+    assert main(["--db", db, "export", str(tmp_path / "b"), "--rate", "source"]) == 0
+    assert "WAV" not in capsys.readouterr().err
+    assert {r["sample_rate"] for r in manifest(tmp_path / "b")} == {str(SR)}
+    assert "--rate source" in (tmp_path / "b" / "README.md").read_text()
+    assert main(["--db", db, "export", str(tmp_path / "c"), "--format", "csv"]) == 0
+    assert {r["sample_rate"] for r in manifest(tmp_path / "c")} == {str(SR)}  # csv keeps each source's rate
+    with pytest.raises(SystemExit) as exited:
+        main(["--db", db, "export", str(tmp_path / "d"), "--rate", "fast"])
+    assert exited.value.code == 2 and "not a rate in Hz nor 'source'" in capsys.readouterr().err
+
+
+def test_force_replaces_an_hf_export_of_the_old_layout(labelled, tmp_path):
+    """Before the hf layout took label folders it wrote validation/x.wav with a metadata.csv per split."""
+    from voicestudio.dataset.export import CARD_MARK
+
+    out = tmp_path / "hf"
+    (out / "validation").mkdir(parents=True)
+    (out / "README.md").write_text(f"{CARD_MARK}\n# Human-voice detection dataset\n")
+    (out / "manifest.csv").write_text("path,label,split\nvalidation/a.wav,human,val\n")
+    (out / "validation" / "a.wav").write_bytes(b"RIFF")
+    (out / "validation" / "metadata.csv").write_text("file_name,label\na.wav,human\n")
+    export_dataset(labelled, out, ExportOptions(layout="hf", force=True))
+    assert not (out / "validation").exists() and list(out.glob("train/human/*.wav"))

@@ -53,6 +53,9 @@ def open_window(qtbot, qapp, tmp_path):
     from voicestudio.ui.main_window import MainWindow
 
     make_app()  # organisation and application names, as in the real app (QSettings use them)
+    from PySide6.QtCore import QSettings
+
+    QSettings().remove("window")  # each test starts from the default size and layout, not the last test's
     windows = []
 
     def make(target, *, wait_clip=True, **fields):

@@ -6,6 +6,7 @@ it back through this parser, so the two stay the same export.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from voicestudio.commands.shared import (EXIT_FAILURE, EXIT_OK, UsageError, batch, consensus, consensus_options,
@@ -24,12 +25,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("--group-by", choices=("source", "folder", "none"), default="source",
                         help="keep each recording (source) or folder together in one split (default: source)")
     parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same split")
-    parser.add_argument("--rate", type=int, help="resample to this rate in Hz (default: each file's own, at most 32000)")
+    parser.add_argument("--rate", type=_rate, default="model", metavar="HZ|source",
+                        help="resample to this rate in Hz; 'source' keeps each file's own (at most 32000); default: the "
+                        "model's rate (16000) for the folders and hf layouts, each file's own for csv")
     parser.add_argument("--audio-format", choices=("wav", "flac"), default="wav", help="16-bit PCM WAV (default) or FLAC")
     parser.add_argument("--features", choices=("mfcc-npy", "mfcc-png"), help="also write MFCC per clip, with the model's feature spec")
     parser.add_argument("--force", action="store_true", help="replace an earlier export in OUT (only if OUT holds nothing else)")
     parser.add_argument("--workers", type=int, help="parallel writers (default: one per core)")
     model_options(parser)
+
+
+def _rate(text: str):
+    if text == "source":
+        return None
+    if text == "model":  # the default (argparse passes a string default through the type too)
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a rate in Hz nor 'source': {text!r}") from None
 
 
 def export_options(args):
@@ -51,6 +65,8 @@ def run(args) -> int:
     from voicestudio.dataset.export import export_dataset
 
     options = export_options(args)
+    for warning in options.warnings():
+        print(f"voicestudio: warning: {warning}", file=sys.stderr)
     detector = load_detector(args)
     result = batch(args, "exporting", lambda project, bar: export_dataset(
         project, args.out, options, detector=detector, progress=bar))

@@ -11,9 +11,18 @@ Layouts (``OUT`` is the target folder):
 - ``folders``: ``OUT/train/human/x.wav`` — what ``voicestudio train`` and
   Keras' ``audio_dataset_from_directory(OUT/"train")`` read;
 - ``csv``: ``OUT/audio/x.wav`` with the split in ``manifest.csv``;
-- ``hf``: Hugging Face ``audiofolder``: ``OUT/train/x.wav`` with
-  ``OUT/train/metadata.csv`` (``file_name``, ``label``...); ``val`` is named
-  ``validation`` there.
+- ``hf``: Hugging Face ``audiofolder``: ``OUT/train/human/x.wav`` as in
+  ``folders`` (audiofolder takes the label from the folder, as a ``ClassLabel``,
+  and the split from ``train/``, ``val/``, ``test/``: it names ``val`` "validation"),
+  and a dataset card whose YAML front matter gives the features (``label``:
+  ``class_label`` with the names), the splits' files and the sample rate. No
+  ``metadata.csv``: audiofolder would then read ``label`` as a string. Exports
+  from before this wrote ``OUT/validation/x.wav`` with ``metadata.csv``; they
+  are still recognised (``--force`` replaces them).
+
+The split is called ``val`` everywhere VoiceStudio writes it (manifest, folders).
+Training layouts (``folders``, ``hf``) are resampled to the model's rate (16 kHz)
+unless ``rate`` says otherwise; ``csv`` keeps each source's rate (at most 32 kHz).
 
 Everything is written into a hidden folder beside ``OUT`` and moved into place
 only when complete, so ``OUT`` holds a whole export or none (``staging``: the
@@ -69,7 +78,10 @@ LAYOUTS = ("folders", "csv", "hf")
 AUDIO_FORMATS = ("wav", "flac")
 FEATURE_KINDS = ("mfcc-npy", "mfcc-png")
 GROUP_BY = ("source", "folder", "none")
-HF_SPLIT_DIRS = {"train": "train", "val": "validation", "test": "test"}
+OLD_HF_SPLIT_DIRS = ("train", "validation", "test")  # the hf layout before it took folders: still replaceable
+HF_SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}  # what audiofolder calls each split
+MODEL_RATE = "model"  # ``ExportOptions.rate``: the model's rate for training layouts, the source's for csv
+TRAINING_LAYOUTS = ("folders", "hf")
 MANIFEST_COLUMNS = ("path", "label", "split", "source_file", "start_s", "end_s", "duration_s", "sample_rate",
                     "sha256", "source_sha256", "source_group", "annotators", "model_score", "clip_id", "features")
 MAX_EXPORT_RATE = 48000
@@ -86,7 +98,7 @@ class ExportOptions:
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     group_by: str = "source"
     seed: int = 0
-    rate: int | None = None  # None: each file's own rate, at most 32 kHz
+    rate: int | str | None = MODEL_RATE  # MODEL_RATE: see sample_rate; None: each file's own rate, at most 32 kHz
     audio_format: str = "wav"
     features: str | None = None
     force: bool = False
@@ -99,8 +111,23 @@ class ExportOptions:
                 raise ValueError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
         if self.features is not None and self.features not in FEATURE_KINDS:
             raise ValueError(f"features must be one of {', '.join(FEATURE_KINDS)}, not {self.features!r}")
-        if self.rate is not None and not 1000 <= self.rate <= MAX_EXPORT_RATE:
+        if self.rate == MODEL_RATE:
+            pass
+        elif isinstance(self.rate, str) or (self.rate is not None and not 1000 <= self.rate <= MAX_EXPORT_RATE):
             raise ValueError(f"rate must be within 1000..{MAX_EXPORT_RATE} Hz, not {self.rate}")
+
+    def sample_rate(self, spec: FeatureSpec) -> int | None:
+        """The rate every clip is written at: None keeps each source's (at most 32 kHz)."""
+        if self.rate == MODEL_RATE:
+            return spec.sample_rate if self.layout in TRAINING_LAYOUTS else None
+        return self.rate
+
+    def warnings(self) -> list[str]:
+        """Choices that work but trap a usual reader of the layout."""
+        if self.layout == "folders" and self.audio_format != "wav":
+            return [f"Keras' audio_dataset_from_directory reads WAV files only: this {self.audio_format.upper()} "
+                    "export is for other readers (use --audio-format wav for Keras)"]
+        return []
 
     def command(self, db: str, *, how: bool = True) -> str:
         """The CLI command that makes this export (``OUT`` stands for the target folder).
@@ -117,8 +144,8 @@ class ExportOptions:
             args.append("--include-unsure")
         args += ["--split", ",".join(f"{f:g}" for f in self.fractions), "--group-by", self.group_by,
                  "--seed", str(self.seed)]
-        if self.rate:
-            args += ["--rate", str(self.rate)]
+        if self.rate != MODEL_RATE:
+            args += ["--rate", "source" if self.rate is None else str(self.rate)]
         if self.audio_format != "wav":
             args += ["--audio-format", self.audio_format]
         if self.features:
@@ -249,7 +276,7 @@ def _relative_dir(item: ExportItem, layout: str) -> str:
     if layout == "folders":
         return f"{item.split}/{item.label}"
     if layout == "hf":
-        return HF_SPLIT_DIRS[item.split]
+        return f"{item.split}/{item.label}"
     return "audio"
 
 
@@ -279,11 +306,12 @@ def _clip_features(item: ExportItem, audio, spec: FeatureSpec) -> np.ndarray:
 
 
 def _export_one(item: ExportItem, root: Path, options: ExportOptions, spec: FeatureSpec) -> WrittenClip:
-    max_rate = max(MAX_RATE, options.rate or 0)
+    rate = options.sample_rate(spec)
+    max_rate = max(MAX_RATE, rate or 0)
     source = check_source(SourceRecord(item.source, item.source_sha256, item.source_size, item.source_mtime))
     if not source.ok:  # the file now holds other audio than the one the label was given for
         raise AudioError(item.source, source.reason)
-    audio = load_audio(item.source, start_s=item.start_s, end_s=item.end_s, sample_rate=options.rate, max_rate=max_rate)
+    audio = load_audio(item.source, start_s=item.start_s, end_s=item.end_s, sample_rate=rate, max_rate=max_rate)
     coefficients = _clip_features(item, audio, spec) if options.features else None  # before any file is written
     relative = f"{_relative_dir(item, options.layout)}/{item.name}.{options.audio_format}"
     digest = _write_audio(root / relative, audio.samples, audio.sample_rate, options.audio_format)
@@ -340,19 +368,6 @@ def _read_checksums(folder: Path) -> dict[str, str]:
     return found
 
 
-def _write_hf_metadata(root: Path, written: list[WrittenClip]) -> None:
-    for split, folder in HF_SPLIT_DIRS.items():
-        rows = [w for w in written if w.item.split == split]
-        if not rows:
-            continue
-        with open(root / folder / "metadata.csv", "w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f, lineterminator="\n")
-            out.writerow(("file_name", "label", "source_file", "start_s", "end_s", "source_group", "clip_id"))
-            for w in rows:
-                out.writerow((w.path.split("/", 1)[1], w.item.label, w.item.source, f"{w.item.start_s:.6f}",
-                              f"{w.item.end_s:.6f}", w.item.group, w.item.clip_id))
-
-
 # The target folder -------------------------------------------------------------------------
 
 def _files_of_export(folder: Path) -> dict[str, str] | None:
@@ -372,7 +387,7 @@ def _files_of_export(folder: Path) -> dict[str, str] | None:
         if row.get("features"):
             written[row["features"]] = ""
         parts = PurePosixPath(path).parts
-        if len(parts) == 2 and parts[0] in HF_SPLIT_DIRS.values():
+        if len(parts) == 2 and parts[0] in OLD_HF_SPLIT_DIRS:
             written[f"{parts[0]}/metadata.csv"] = ""  # the hf layout's per-split table
     checksums = _read_checksums(folder)
     if checksums:
@@ -491,8 +506,6 @@ def export_dataset(
             return result
         result.written = sorted(written, key=lambda w: w.path)
         _write_manifest(staging, result.written)
-        if options.layout == "hf":
-            _write_hf_metadata(staging, result.written)
         (staging / "README.md").write_text(
             dataset_card(result, options, plan, project_label=str(project.label),
                          model=None if detector is None else f"{detector.card.name} ({detector.sha256[:12]})",
@@ -533,6 +546,24 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines
 
 
+def _hf_front_matter(labels: list[str], counts: dict, rates: list[int]) -> list[str]:
+    """The card's YAML header: what the Hub and ``load_dataset(OUT)`` read (features, the splits' files)."""
+    lines = ["---", "task_categories:", "- audio-classification", "configs:", "- config_name: default", "  data_files:"]
+    for split in SPLIT_NAMES:
+        if split in counts:
+            lines += [f"  - split: {HF_SPLIT_NAMES[split]}", f"    path: {split}/*/*"]
+    lines += ["dataset_info:", "  features:", "  - name: audio", "    dtype:", "      audio:"]
+    if len(rates) == 1:
+        lines.append(f"        sampling_rate: {rates[0]}")
+    lines += ["  - name: label", "    dtype:", "      class_label:", "        names:"]
+    lines += [f"          '{i}': {label}" for i, label in enumerate(labels)]
+    lines += ["  splits:"]
+    for split in SPLIT_NAMES:
+        if split in counts:
+            lines += [f"  - name: {HF_SPLIT_NAMES[split]}", f"    num_examples: {sum(counts[split].values())}"]
+    return lines + ["---"]
+
+
 def dataset_card(result: ExportResult, options: ExportOptions, plan: ExportPlan, *, project_label: str,
                  model: str | None, spec: FeatureSpec) -> str:
     """README.md for the export: what is in it, how it was made, how to load it. No timestamps."""
@@ -544,7 +575,9 @@ def dataset_card(result: ExportResult, options: ExportOptions, plan: ExportPlan,
     groups = {s: len({w.item.group for w in result.written if w.item.split == s}) for s in counts}
     agree = agreement(plan.table)
     rates = sorted({w.sample_rate for w in result.written})
+    rate = options.sample_rate(spec)
     lines = [
+        *(_hf_front_matter(labels, counts, rates) if options.layout == "hf" else []),
         CARD_MARK,
         "# Human-voice detection dataset",
         "",
@@ -583,7 +616,9 @@ def dataset_card(result: ExportResult, options: ExportOptions, plan: ExportPlan,
         "",
         f"One mono {options.audio_format.upper()} file (16-bit PCM) per clip; segments of longer recordings are cut "
         f"into their own files. Sample rate: {', '.join(f'{r} Hz' for r in rates)}"
-        + ("" if options.rate else " (each source's own rate, at most 32 kHz)") + ".",
+        + (" (each source's own rate, at most 32 kHz)" if rate is None
+           else " (the model's rate, the default for this layout; `--rate` chooses another, `--rate source` keeps each source's)"
+           if options.rate == MODEL_RATE else "") + ".",
         "`manifest.csv` lists every file: " + ", ".join(f"`{c}`" for c in MANIFEST_COLUMNS) + ".",
         f"`{CHECKSUMS}` holds the SHA-256 of every other file (`sha256sum -c {CHECKSUMS}`); "
         "`export --force` refuses to replace a file edited since.",
@@ -608,7 +643,11 @@ def dataset_card(result: ExportResult, options: ExportOptions, plan: ExportPlan,
         if options.audio_format != "wav":
             lines.append("Keras reads WAV files only: export with `--audio-format wav` for it.")
     elif options.layout == "hf":
-        lines += ["```python", "import datasets", 'ds = datasets.load_dataset("audiofolder", data_dir="OUT")', "```"]
+        lines += ["```python", "import datasets", 'ds = datasets.load_dataset("audiofolder", data_dir="OUT")', "```", "",
+                  "`label` is a `ClassLabel` (from the folder names), the splits are `train`, `validation` (the `val/` "
+                  "folder) and `test`. Tested with `pip install 'datasets>=3.6,<4' 'pandas<3' librosa` (datasets 4 and later "
+                  "decode audio with torchcodec instead of soundfile). "
+                  "`load_dataset(\"OUT\")` reads this card's YAML header instead, with the same features and splits."]
     else:
         lines += ["Read `manifest.csv`: `path` is relative to this folder, `split` says where each clip belongs."]
     return "\n".join(lines) + "\n"
