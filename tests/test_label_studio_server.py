@@ -13,8 +13,6 @@ import io
 import json
 import subprocess
 
-import pytest
-
 import audiofiles
 from voicestudio.cli import main
 from voicestudio.dataset.importer import SegmentRule, import_paths

@@ -4,7 +4,6 @@ the model's suggestions accepted with H and rejected with N; the overview strip 
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent

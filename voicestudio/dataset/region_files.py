@@ -485,7 +485,7 @@ class _Recordings:
         self.by_path = {f.path: f for f in self.files}
         self.by_uri: dict[str, list[AudioFile]] = defaultdict(list)
         for record in self.files:
-            self.by_uri[segment_files._uri(record.path)].append(record)
+            self.by_uri[segment_files.rttm_uri(record.path)].append(record)
         self.refused: dict[int, str] = {}
 
     def at(self, path: str) -> AudioFile | None:
@@ -515,7 +515,7 @@ class _Recordings:
         """The recording a row is for; None when ``given`` (--audio) is another recording than the row names."""
         if row.uri is not None:  # RTTM
             if given is not None:
-                return given if segment_files._uri(given.path) == row.uri else None
+                return given if segment_files.rttm_uri(given.path) == row.uri else None
             return self.uri(row.uri)
         if row.recording is not None and format == "raven":
             # Begin Path is often another machine's ("C:\Users\..."): the file name beside the table counts
@@ -577,7 +577,7 @@ def import_regions(project, path, *, format: str, default_annotator: str, audio:
         planned = []  # (line, file_id, start, end, value, annotator)
         for row in read.rows:
             try:
-                if given is not None and row.uri is not None and segment_files._uri(given.path) != row.uri:
+                if given is not None and row.uri is not None and segment_files.rttm_uri(given.path) != row.uri:
                     result.skipped.append(f"line {row.line}: for file id {shown(row.uri)}, not {given.path}; skipped")
                     continue
                 record = recordings.of_row(row, format, path, given, fallback)
@@ -626,15 +626,6 @@ class RegionsExported:
                 "recordings": self.recordings}
 
 
-def _praat_number(x: float) -> str:
-    text = format(x, ".15g")
-    return text if float(text) == x else repr(x)
-
-
-def _praat_string(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
 def _tiers_of(regions: list[Region]) -> dict[str, list[Region]]:
     """One interval tier per annotator; a region overlapping another of the same annotator goes to a
     further tier ("alice 2"), since a tier's intervals cannot overlap."""
@@ -653,27 +644,9 @@ def _tiers_of(regions: list[Region]) -> dict[str, list[Region]]:
 
 
 def to_textgrid(regions: list[Region], duration_s: float) -> str:
-    """A TextGrid in Praat's long text format, as Praat 6 writes it (values followed by a space)."""
-    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0 ",
-             f"xmax = {_praat_number(duration_s)} ", "tiers? <exists> "]
-    tiers = _tiers_of(regions) or {"speech": []}
-    lines += [f"size = {len(tiers)} ", "item []: "]
-    for number, (name, own) in enumerate(tiers.items(), 1):
-        intervals, cursor = [], 0.0
-        for region in own:
-            if region.start_s > cursor:
-                intervals.append((cursor, region.start_s, ""))
-            intervals.append((region.start_s, region.end_s, region.value))
-            cursor = region.end_s
-        if cursor < duration_s or not intervals:
-            intervals.append((cursor, duration_s, ""))
-        lines += [f"    item [{number}]:", '        class = "IntervalTier" ', f"        name = {_praat_string(name)} ",
-                  "        xmin = 0 ", f"        xmax = {_praat_number(duration_s)} ",
-                  f"        intervals: size = {len(intervals)} "]
-        for index, (start, end, text) in enumerate(intervals, 1):
-            lines += [f"        intervals [{index}]:", f"            xmin = {_praat_number(start)} ",
-                      f"            xmax = {_praat_number(end)} ", f"            text = {_praat_string(text)} "]
-    return "\n".join(lines) + "\n"
+    """One interval tier per annotator (``_tiers_of``), in Praat's long text format."""
+    tiers = {name: [(r.start_s, r.end_s, r.value) for r in own] for name, own in _tiers_of(regions).items()}
+    return segment_files.textgrid_text(tiers or {"speech": []}, duration_s)
 
 
 def to_raven(regions: list[Region], sample_rate: int) -> str:
