@@ -20,7 +20,6 @@ it in CI (``tests/components.py``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -33,6 +32,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from devicehost import _locked  # one lock for the test cache's builders
 
 VERSION = "1.23.2"  # the server the tests talk to; a new one gets a new venv folder
 TOKEN = "voicestudio0test0token0123456789abcdef"
@@ -49,18 +50,6 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     return done
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    import fcntl
-
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def label_studio_venv(cache_dir: Path) -> Path:

@@ -66,6 +66,17 @@ def write_output_file(path: Path, data: bytes | str, *, replace: bool) -> None:
     write_atomically(path, data, rename=os.replace if replace else _rename_without_replacing)
 
 
+def write_output_text(path: Path, text: str, *, replace: bool, what: str) -> None:
+    """``write_output_file``, its failures said for the user: ``what`` is written ("the labels")."""
+    try:
+        write_output_file(path, text, replace=replace)
+    except FileExistsError:
+        raise VoiceStudioError(f"{path}: already exists (written meanwhile by another program); "
+                               "replace it with --force") from None
+    except OSError as exc:
+        raise VoiceStudioError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
+
+
 def _rename_without_replacing(tmp: Path, path: Path) -> None:
     try:
         os.link(tmp, path)  # atomic, and fails if path exists

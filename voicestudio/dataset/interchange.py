@@ -70,7 +70,7 @@ from voicestudio.dataset.labels import parse_value
 from voicestudio.dataset.regions import label_span_in
 from voicestudio.dataset.sourcecheck import CHANGED, SourceRecord, check_source
 from voicestudio.errors import VoiceStudioError
-from voicestudio.outputs import check_output_file, write_output_file
+from voicestudio.outputs import check_output_file, write_output_text
 from voicestudio.store import clips as clip_store
 from voicestudio.store import labels as label_store
 from voicestudio.store.projectfiles import ProjectFiles
@@ -306,13 +306,7 @@ def export_labels(project, path, *, format: str | None = None, annotator: str | 
     options = label_studio or LabelStudioOptions()
     text = _csv_text(rows) if kind == "csv" else json.dumps(_label_studio_tasks(rows, options), indent=2,
                                                             ensure_ascii=False)
-    try:
-        write_output_file(path, text, replace=force)
-    except FileExistsError:
-        raise VoiceStudioError(f"{path}: already exists (written meanwhile by another program); "
-                               "replace it with --force") from None
-    except OSError as exc:
-        raise VoiceStudioError(f"{path}: cannot write the labels ({exc.strerror or exc})") from None
+    write_output_text(path, text, replace=force, what="the labels")
     return LabelsExported(path, kind, len(rows), len({r.clip_id for r in rows}))
 
 

@@ -36,7 +36,7 @@ from voicestudio.dataset.labels import parse_value
 from voicestudio.dataset.regions import Region, label_region, regions_in
 from voicestudio.dataset.sourcecheck import CHANGED, check_source
 from voicestudio.errors import VoiceStudioError
-from voicestudio.outputs import check_output_file, write_output_file
+from voicestudio.outputs import check_output_file, write_output_text
 from voicestudio.store import clips as clip_store
 from voicestudio.store.projectfiles import ProjectFiles
 from voicestudio.store.schema import AudioFile
@@ -690,13 +690,7 @@ def _render(format: str, record: AudioFile, regions: list[Region]) -> str:
 
 
 def _write(path: Path, text: str, force: bool) -> None:
-    try:
-        write_output_file(path, text, replace=force)
-    except FileExistsError:
-        raise VoiceStudioError(f"{path}: already exists (written meanwhile by another program); "
-                               "replace it with --force") from None
-    except OSError as exc:
-        raise VoiceStudioError(f"{path}: cannot write the regions ({exc.strerror or exc})") from None
+    write_output_text(path, text, replace=force, what="the regions")
 
 
 def export_regions(project, path, *, format: str, audio: str | None = None, annotator: str | None = None,
