@@ -118,11 +118,14 @@ def import_file(args, path, format: str | None) -> int:
     else:
         print(f"{result.labelled} labels written, {result.unchanged} unchanged, {len(result.failures)} failed"
               + (f", {result.created} segment clips made for Label Studio regions" if result.created else ""))
-    for note in result.notes:
-        print(f"voicestudio: {one_line(path)}: {one_line(note)}", file=sys.stderr)
-    for problem in result.failures:
-        print(f"voicestudio: {one_line(path)}: {one_line(problem)}", file=sys.stderr)
-    return EXIT_FAILURE if result.failures else EXIT_OK
+    return _said(path, result.notes, result.failures)
+
+
+def _said(path, notes, failures) -> int:
+    """Each note and each failed row of ``path`` on stderr; the exit status (1 if a row failed)."""
+    for line in [*notes, *failures]:
+        print(f"voicestudio: {one_line(path)}: {one_line(line)}", file=sys.stderr)
+    return EXIT_FAILURE if failures else EXIT_OK
 
 
 def _import_regions(args, path, kind: str) -> int:
@@ -139,11 +142,7 @@ def _import_regions(args, path, kind: str) -> int:
     else:
         print(f"{result.labelled} regions labelled, {result.unchanged} unchanged, {len(result.failures)} failed"
               + (f", {len(result.skipped)} skipped" if result.skipped else ""))
-    for note in result.skipped:
-        print(f"voicestudio: {one_line(path)}: {one_line(note)}", file=sys.stderr)
-    for problem in result.failures:
-        print(f"voicestudio: {one_line(path)}: {one_line(problem)}", file=sys.stderr)
-    return EXIT_FAILURE if result.failures else EXIT_OK
+    return _said(path, result.skipped, result.failures)
 
 
 def _export_regions(args, kind: str) -> int:

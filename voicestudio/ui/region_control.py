@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from voicestudio.dataset.cliptable import clock_text
 from voicestudio.dataset.labels import label_clip
@@ -47,6 +47,9 @@ class RegionControl(QObject):
         self.handle = Handle()
         self.write_in_flight = False
         self._region_ids: set[int] = set()  # clips seen as regions of the clip on screen (cleared ones too)
+        # A batch of labels arrives as one label_written per event: read the regions once for all of them.
+        self._reload_soon = QTimer(self, singleShot=True, interval=0)
+        self._reload_soon.timeout.connect(self.reload)
 
     # What is on screen -------------------------------------------------------------
     @property
@@ -90,7 +93,7 @@ class RegionControl(QObject):
         """Any label this window wrote or undid: a region's (not the clip's own) redraws the regions."""
         clip = self._clip
         if clip is not None and event["clip_id"] != clip.id:
-            self.reload()
+            self._reload_soon.start()
 
     def redraw(self) -> None:
         clip = self._clip
