@@ -201,8 +201,10 @@ class ProjectControl(QObject):
         box.show()
 
     # Reading again, and other programs' labels -------------------------------------------
-    def refresh(self) -> None:
-        """Read the whole project again (View ▸ Refresh, F5); new clips imported elsewhere appear."""
+    def refresh(self, *, announce: bool = True) -> None:
+        """Read the whole project again (View ▸ Refresh, F5); new clips imported elsewhere appear.
+        ``announce``: say so in the status bar (not when a region's new clip is the reason: its own
+        message stays)."""
         window, session = self.window, self.window.session
         if session is None:
             return
@@ -215,7 +217,8 @@ class ProjectControl(QObject):
         def done(result):
             last_id, table = result
             window.apply_changes(session.replace_table(table, last_event_id=last_id))
-            window.statusBar().showMessage("Refreshed from the project", 5000)
+            if announce:
+                window.statusBar().showMessage("Refreshed from the project", 5000)
 
         window.tasks.submit(read, on_done=done, current=("project",))
 

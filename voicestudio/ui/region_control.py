@@ -231,7 +231,7 @@ class RegionControl(QObject):
                 self.regions.append(Region(first["clip_id"], first["start_s"], first["end_s"], first["value"],
                                            first["annotator"], first["note"]))
                 self.redraw()
-        window.projects.refresh()  # a new segment clip joins the list (the regions follow label_written)
+        window.projects.refresh(announce=False)  # a new segment clip joins the list (regions: label_written)
         if suggestion is not None:
             self.next_suggestion(after=suggestion)
 
