@@ -25,7 +25,7 @@ pytest_plugins = ["pytester"]  # tests/test_components.py runs pytest on small t
 MARKER_FIXTURES = {
     "device": {"sshd", "arm_python", "adb"},  # adb: tests/device/test_transport.py's stand-in
     "postgres": {"pg_server"},  # the sqlite/postgresql parametrised fixtures mark their parameter
-    "tf": {"tiny_model", "models", "fragile", "conv_model", "sources"},  # built or converted by TensorFlow
+    "tf": {"tiny_model", "models", "fragile", "conv_model", "sources", "runs", "band_model", "tf_sources"},  # TensorFlow
     "slow": {"label_studio"},  # a real Label Studio server (tests/lshost.py)
 }
 
@@ -55,6 +55,7 @@ MARKED_TESTS = {
         "tests/device/test_hostile_devices.py::test_a_device_that_prints_without_end_is_stopped_at_the_cap",
         "tests/device/test_hostile_devices.py::test_the_python_command_is_arguments_quoted_and_shown",
         "tests/device/test_transport.py::test_check_and_bench_through_adb",
+        "tests/device/test_training_run_recipe.py::test_from_a_training_run_to_the_device_as_the_readme_says",
         # over ~7 s in a fast-lane run on the shared 2-core machine (under load)
         "tests/test_concurrent_annotators.py::test_annotators_at_once_lose_nothing_and_agree_as_labelled",
         "tests/test_clip_failures.py::test_export_with_features_after_the_model_failed_on_some_clips",
@@ -76,6 +77,8 @@ MARKED_TESTS = {
     ),
     "tf": (
         "tests/model/test_train.py::test_train_cli_writes_models_that_predict",
+        "tests/ui/test_inside_window.py::test_occlusion_on_the_mfcc_view_marks_exactly_the_band_a_model_reads",
+        "tests/ui/test_checkpoint_window.py::test_model_tab_shows_a_checkpoint_as_a_tree",
         "tests/test_clip_failures.py::test_convert_compares_the_files_the_converted_model_takes",
     ),
 }

@@ -43,8 +43,9 @@ def command_modules() -> list[str]:
 
 
 # The only edges from the command line to the window's package: `gui` opens the window,
-# `stats --plots` renders the audit plots offscreen. Both are imported inside the handler.
-COMMANDS_TO_UI = {("commands/gui.py", "voicestudio.ui.app"), ("commands/stats.py", "voicestudio.ui.audit_plots")}
+# `stats --plots` and `compare --plots` render the audit plots offscreen. All are imported inside the handler.
+COMMANDS_TO_UI = {("commands/gui.py", "voicestudio.ui.app"), ("commands/stats.py", "voicestudio.ui.audit_plots"),
+                  ("commands/compare.py", "voicestudio.ui.audit_plots")}
 
 
 def test_commands_reach_the_ui_only_through_the_declared_edges():

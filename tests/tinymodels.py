@@ -152,6 +152,23 @@ def build_fragile_model(out_dir, *, spec: FeatureSpec = FeatureSpec(), name: str
     return _write(Path(out_dir), name, blob, card_for(spec, name=name, quantization="int8"))
 
 
+# The "band" model reads only MFCC coefficients BAND[0]..BAND[1]-1: sigmoid(BAND_A * their mean).
+# An occlusion map of it must be zero everywhere outside those rows.
+BAND, BAND_A = (6, 10), 0.5
+
+
+def build_band_model(out_dir, *, spec: FeatureSpec = FeatureSpec(), name: str = "band") -> Path:
+    """Write the band model (float, dynamic batch, NHWC, sigmoid) and its card into ``out_dir``."""
+    tf = _quiet_tf()
+    frames, coeffs = spec.image_shape
+
+    def fn(x):
+        return tf.sigmoid(BAND_A * tf.reduce_mean(x[:, :, BAND[0]:BAND[1], :], axis=[1, 2, 3]))[:, None]
+
+    blob = _convert(fn, [tf.TensorSpec([None, frames, coeffs, 1], tf.float32)])
+    return _write(Path(out_dir), name, blob, card_for(spec, name=name))
+
+
 def build_broken_models(out_dir, spec: FeatureSpec = FeatureSpec()) -> dict[str, Path]:
     """Models a detector must refuse, each with a card that looks plausible."""
     tf = _quiet_tf()

@@ -165,6 +165,13 @@ def roc_auc(truth, scores) -> float | None:
     return roc_curve(truth, scores).area
 
 
+def average_precision(truth, scores) -> float | None:
+    """Step-wise average precision, as scikit-learn's ``average_precision_score``:
+    the precision at each threshold times the recall gained there, summed (no
+    interpolation). None without a human clip."""
+    return pr_curve(truth, scores).area
+
+
 @dataclass(frozen=True)
 class Histogram:
     edges: np.ndarray  # bins over 0..1

@@ -7,6 +7,8 @@ sees. Real audio, from the project's clips or a folder, is turned into feature i
 that spec, exactly as the detector does: int8 calibrates on them (the representative set),
 and both the source and the converted model are run on them to report the largest
 difference in probability and how often their decisions at the card's threshold agree.
+A training checkpoint is frozen first (``--outputs``; ``--ema``, ``--step``), then converted
+like a frozen GraphDef.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class ConvertOptions:
     windows: int = DEFAULT_WINDOWS
     seed: int = 0
     trust_code: bool = False  # allow Keras Lambda layers (they run code from the file)
+    ema: bool = False  # checkpoint: freeze the variables' moving averages instead of their raw values
+    step: int | None = None  # checkpoint: this step instead of the latest
 
     def __post_init__(self):
         if self.quantize not in QUANTIZE:
@@ -212,7 +216,7 @@ def convert_model(source_path, out_path, options: ConvertOptions = ConvertOption
         raise VoiceStudioError(f"{out_path.parent}: no such folder")
     report(progress, 0, None, "loading the source model")
     source = Source(source_path, inputs=list(options.inputs), outputs=list(options.outputs),
-                    signature=options.signature, trust_code=options.trust_code)
+                    signature=options.signature, trust_code=options.trust_code, ema=options.ema, step=options.step)
     source.check_single_io()
     base, card_origin = _base_card(source, options)
     _check_fits(source, base)
@@ -246,6 +250,7 @@ def convert_model(source_path, out_path, options: ConvertOptions = ConvertOption
         training={**base.training, "conversion": {
             "source": str(source.path), "kind": source.kind, "quantize": options.quantize,
             "card_from": card_origin, "audio": where, "audio_files": found.files, "windows": int(len(images)),
+            **source.details,
         }},
     )
     # Write both into a temporary folder beside the target, check, then move into place.

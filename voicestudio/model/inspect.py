@@ -4,7 +4,8 @@ Like Netron's properties pane: size and hash, inputs and outputs (shape, shape
 signature, dtype, quantization), the operators with counts, parameters, metadata,
 signatures and the VoiceStudio card beside the file. ``inspect_model`` also takes a
 TensorFlow source (SavedModel folder, Keras file, frozen GraphDef) and lists what
-``model convert`` needs to know about it (see ``tf_source``).
+``model convert`` needs to know about it (see ``tf_source``), and a training checkpoint
+(its variables by scope and its graph, see ``checkpoint``).
 
 A flatbuffer may point many vector entries at one table, so a 40 kB file can describe
 millions of tensors with 100,000-dimension shapes and megabyte names. Every count is
@@ -364,9 +365,16 @@ def _read_model(buf) -> dict:
                 metadata=_metadata(reader, model, buffers), signatures=signatures)
 
 
-def inspect_model(path):
-    """A ``.tflite`` file's ``TfliteInspection``, or a TensorFlow source's ``SourceInspection``."""
+def inspect_model(path, *, step: int | None = None):
+    """A ``.tflite`` file's ``TfliteInspection``, a training checkpoint's ``CheckpointInspection``
+    (``step`` picks one of its steps), or another TensorFlow source's ``SourceInspection``."""
     path = Path(path)
+    from voicestudio.model.checkpoint import inspect_checkpoint, is_checkpoint
+
+    if is_checkpoint(path) and not (path / "saved_model.pb").is_file():
+        return inspect_checkpoint(path, step)
+    if step is not None:
+        raise ModelError(path, "--step is for training checkpoints")
     if path.suffix.lower() == ".tflite" or (path.is_file() and _has_tflite_identifier(path)):
         return inspect_tflite(path)
     from voicestudio.model.tf_source import inspect_source

@@ -1,4 +1,5 @@
-"""TensorFlow model sources: a SavedModel folder, a Keras ``.keras``/``.h5`` file, a frozen ``.pb`` GraphDef.
+"""TensorFlow model sources: a SavedModel folder, a Keras ``.keras``/``.h5`` file, a frozen ``.pb`` GraphDef,
+a training checkpoint (frozen on load by ``checkpoint.freeze_graph``, then used like a GraphDef).
 
 One ``Source`` gives what conversion needs: a TFLite converter for it and a way to run
 it on a batch (to compare with the converted model). ``inspect_source`` lists what a user
@@ -11,6 +12,7 @@ TensorFlow comes from the ``train`` extra and is imported only here and in ``con
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import numpy as np
 from voicestudio.errors import MissingExtraError, ModelError
 from voicestudio.terminal import one_line
 
-KINDS = ("saved_model", "keras", "graphdef")
+KINDS = ("saved_model", "keras", "graphdef", "checkpoint")
 NOT_OUTPUTS = {"NoOp", "Const", "Assert", "SaveV2", "RestoreV2", "VarHandleOp", "Placeholder"}
 
 
@@ -33,12 +35,19 @@ def tensorflow():
 
 
 def source_kind(path) -> str:
-    """``saved_model``, ``keras`` or ``graphdef``, from what is at ``path``."""
+    """``saved_model``, ``keras``, ``graphdef`` or ``checkpoint``, from what is at ``path``."""
+    from voicestudio.model.checkpoint import is_checkpoint
+
     path = Path(path)
     if path.is_dir():
         if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
             return "saved_model"
-        raise ModelError(path, "a folder without saved_model.pb is not a SavedModel")
+        if is_checkpoint(path):
+            return "checkpoint"
+        raise ModelError(path, "a folder without saved_model.pb is not a SavedModel, and without a 'checkpoint' "
+                               "state file or .index files not a checkpoint")
+    if is_checkpoint(path):  # a prefix (run/model.ckpt-7) or its .index/.meta/.data file
+        return "checkpoint"
     if not path.exists():
         raise ModelError(path, "no such file or folder")
     suffix = path.suffix.lower()
@@ -47,7 +56,7 @@ def source_kind(path) -> str:
     if suffix == ".pb":
         return "graphdef"
     raise ModelError(path, f"unknown model format {suffix or '(no suffix)'!r}: give a SavedModel folder, "
-                           ".keras/.h5 (Keras), .pb (frozen GraphDef) or .tflite")
+                           ".keras/.h5 (Keras), .pb (frozen GraphDef), a checkpoint (its folder or prefix) or .tflite")
 
 
 @dataclass(frozen=True)
@@ -108,13 +117,17 @@ class Source:
     """A loaded TensorFlow model: ``run(batch)`` and ``converter()``."""
 
     def __init__(self, path, *, inputs: list[str] | None = None, outputs: list[str] | None = None,
-                 signature: str | None = None, trust_code: bool = False):
+                 signature: str | None = None, trust_code: bool = False, ema: bool = False, step: int | None = None):
         self.path = Path(path)
         self.kind = source_kind(self.path)
+        if self.kind != "checkpoint" and (ema or step is not None):
+            raise ModelError(self.path, "--ema and --step are for training checkpoints")
         self.tf = tensorflow()
         self._inputs, self._outputs = list(inputs or []), list(outputs or [])
         self._signature_key = signature
         self._trust_code = trust_code
+        self._ema, self._step = ema, step
+        self.details: dict = {}  # what the model card records about the source beyond its path and kind
         try:
             getattr(self, f"_load_{self.kind}")()
         except ModelError:
@@ -149,11 +162,24 @@ class Source:
         self.input_specs = [_spec(name, spec) for name, spec in sorted(kwargs.items())]
         self.output_specs = [_spec(name, spec) for name, spec in sorted(self.function.structured_outputs.items())]
 
-    def _load_graphdef(self):
+    def _load_checkpoint(self):
+        from voicestudio.model.checkpoint import freeze_graph
+
+        frozen = freeze_graph(self.path, self._outputs, ema=self._ema, step=self._step)
+        if not self._inputs:
+            if len(frozen.inputs) != 1:
+                raise ModelError(self.path, f"the frozen graph has {len(frozen.inputs)} placeholders "
+                                            f"({', '.join(frozen.inputs) or 'none'}): name the input with --inputs")
+            self._inputs = list(frozen.inputs)
+        self.details = {"checkpoint": str(frozen.files.prefix), "step": frozen.files.step, "ema": frozen.ema,
+                        "freeze_max_abs_diff": frozen.max_abs_diff}
+        self._load_graphdef(frozen.graph_def.SerializeToString())
+
+    def _load_graphdef(self, data: bytes | None = None):
         tf = self.tf
         graph_def = tf.compat.v1.GraphDef()
         try:
-            graph_def.ParseFromString(self.path.read_bytes())
+            graph_def.ParseFromString(self.path.read_bytes() if data is None else data)
         except Exception:
             raise ModelError(self.path, "not a frozen GraphDef (cannot parse the protobuf)") from None
         self.graph_def = graph_def
@@ -209,8 +235,18 @@ class Source:
         shapes = None
         if known is None or None in known[1:]:
             shapes = {_node(self._inputs[0]): [None, *window_shape]}
-        return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-            str(self.path), [_node(n) for n in self._inputs], [_node(n) for n in self._outputs], input_shapes=shapes)
+
+        def from_frozen_graph(path):
+            return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
+                str(path), [_node(n) for n in self._inputs], [_node(n) for n in self._outputs], input_shapes=shapes)
+
+        if self.kind == "checkpoint":
+            # The same converter as a .pb file's; it reads the file when made, so the file can go at once.
+            with tempfile.TemporaryDirectory(prefix="voicestudio-frozen-") as tmp:
+                frozen = Path(tmp) / "frozen.pb"
+                frozen.write_bytes(self.graph_def.SerializeToString())
+                return from_frozen_graph(frozen)
+        return from_frozen_graph(self.path)
 
 
 def _node(name: str) -> str:
@@ -245,13 +281,15 @@ def inspect_source(path) -> SourceInspection:
     if source.kind == "graphdef":
         likely_in, likely_out = guess_graph_io(source.nodes)
         by_name = {n.name: n for n in source.graph_def.node}
-        specs = []
-        for names in (likely_in, likely_out):
-            specs.append([TensorSpecInfo(f"{name}:0", _attr_shape(by_name[name]), _attr_dtype(source.tf, by_name[name]))
-                          for name in names])
+        specs = [[node_spec(source.tf, by_name[name]) for name in names] for names in (likely_in, likely_out)]
         return SourceInspection(str(source.path), source.kind, specs[0], specs[1], nodes=source.nodes)
     return SourceInspection(str(source.path), source.kind, source.input_specs, source.output_specs,
                             signatures=getattr(source, "signatures", []), parameters=parameters)
+
+
+def node_spec(tf, node) -> TensorSpecInfo:
+    """A GraphDef node's first output, from its attributes (shape where the node records one)."""
+    return TensorSpecInfo(f"{node.name}:0", _attr_shape(node), _attr_dtype(tf, node))
 
 
 def _attr_shape(node) -> tuple | None:

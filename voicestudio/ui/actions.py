@@ -65,7 +65,7 @@ class Command:
         return self.text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
-MENUS = ("File", "Label", "View", "Help")
+MENUS = ("File", "Label", "View", "Model", "Help")
 
 COMMANDS = (
     Command("new_project", "&New project…", "projects.choose_new", ("Ctrl+Shift+N",), "File", "project"),
@@ -82,10 +82,6 @@ COMMANDS = (
     Command("path_map", "&Audio locations on this machine…", "projects.choose_path_map", (), "File", "repair"),
     Command("check_project", "C&heck the project…", "repair.choose_check", (), "File", "repair"),
     Command("recover_project", "Recover a dama&ged project…", "repair.choose_recover", (), "File", "repair"),
-    Command("open_model", "Open &model (.tflite)…", "models.choose", ("Ctrl+M",), "File", "model", has_project),
-    Command("builtin_model", "Use the &built-in model", "models.use_builtin", (), "File", "model", has_project),
-    Command("inspect_model", "&Inspect a model…", "model_dock.raise_", ("Ctrl+Shift+M",), "File", "model"),
-    Command("devices", "Time models on &devices…", "devices_dock.raise_", ("Ctrl+Shift+D",), "File", "model"),
     Command("quit", "&Quit", "close", ("Ctrl+Q",), "File", "quit"),
 
     Command("label_human", "Label &human", "labels.human", ("H",), "Label", "label", has_clip, "Human (H)"),
@@ -126,6 +122,13 @@ COMMANDS = (
     Command("pan_right", "Pan ri&ght", "pan_right", ("Shift+Right",), "View", "zoom", has_clip),
     Command("refresh", "&Refresh from the project", "projects.refresh", ("F5",), "View", "zoom", has_project),
     Command("spectrogram_settings", "Spectrogram se&ttings…", "clips.choose_view_settings", (), "View", "settings"),
+
+    Command("open_model", "Open &model (.tflite)…", "models.choose", ("Ctrl+M",), "Model", "use", has_project),
+    Command("builtin_model", "Use the &built-in model", "models.use_builtin", (), "Model", "use", has_project),
+    Command("inspect_model", "&Inspect a model…", "model_dock.raise_", ("Ctrl+Shift+M",), "Model", "look"),
+    Command("inside", "Look insi&de: layers and occlusion map", "inside.show", ("Ctrl+Shift+I",), "Model", "look",
+            has_clip),
+    Command("devices", "Time models on &devices…", "devices_dock.raise_", ("Ctrl+Shift+D",), "Model", "device"),
 
     Command("show_shortcuts", "&Show or hide the shortcuts", "show_shortcuts", ("?", "F1"), "Help"),
 )

@@ -200,3 +200,40 @@ def save_plots(audit: Audit, folder) -> list[Path]:
         widget.close()
         widget.deleteLater()
     return saved
+
+
+COMPARE_PENS = (pg.mkPen("#58a6ff", width=2), pg.mkPen("#ffa657", width=2, style=Qt.PenStyle.DashLine))
+
+
+def curves_plot(kind: str, named_curves) -> pg.PlotWidget:
+    """ROC or PR curves of several models on one plot, each with its area in the legend."""
+    is_roc = kind == "roc"
+    widget = _plot("ROC" if is_roc else "Precision / recall", "false positive rate" if is_roc else "recall",
+                   "true positive rate" if is_roc else "precision")
+    widget.setRange(xRange=(0, 1), yRange=(0, 1.02), padding=0.02)
+    widget.addLegend(offset=(-10, -10) if is_roc else (-10, 10))
+    if is_roc:
+        widget.plot([0, 1], [0, 1], pen=CHANCE_PEN)
+    for (name, curve), pen in zip(named_curves, COMPARE_PENS * len(named_curves)):
+        area = "" if curve is None or curve.area is None else f" ({'AUC' if is_roc else 'AP'} {curve.area:.3f})"
+        widget.plot([] if curve is None else curve.x, [] if curve is None else curve.y, pen=pen, name=name + area)
+    return widget
+
+
+def save_curves(path, kind: str, named_curves) -> Path:
+    """A PNG of ``curves_plot`` (the CLI's ``compare --plots``)."""
+    app = _ensure_app()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    widget = curves_plot(kind, named_curves)
+    widget.resize(*PLOT_SIZE)
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    widget.show()
+    app.processEvents()
+    try:
+        if not widget.grab().save(str(path)):
+            raise OSError(f"{path}: could not write the image")
+    finally:
+        widget.close()
+        widget.deleteLater()
+    return path

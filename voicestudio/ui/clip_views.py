@@ -214,6 +214,10 @@ class ClipViews(QStackedWidget):
             self.set_detail(self.detail)
             self.detail_hint.setVisible(zoomed_out)
 
+    def set_mfcc_muted(self, muted: bool) -> None:
+        """Grey MFCC under a map drawn over it (Model ▸ Inside's occlusion), so the map's colours stand out."""
+        self.mfcc_image.setLookupTable(_lut("grey" if muted else "viridis"))
+
     def set_prediction(self, prediction, threshold: float) -> None:
         """Per-window bars (silent windows grey, full height) and the clip score; None clears."""
         if prediction is None:

@@ -44,6 +44,8 @@ from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
 from voicestudio.ui.devices_panel import DevicesPanel
 from voicestudio.ui.focus import KeyGuard, ReturnFocus
+from voicestudio.ui.inside_control import InsideControl
+from voicestudio.ui.inside_panel import InsidePanel
 from voicestudio.ui.job_bar import JobBar
 from voicestudio.ui.label_control import LabelControl
 from voicestudio.ui.label_panel import LabelPanel
@@ -132,7 +134,9 @@ class MainWindow(QMainWindow):
         self.devices_panel = DevicesPanel(self.tasks, lambda: self.session.project if self.session else None,
                                           self._model_path, self.show_error)
         self.devices_dock = self._dock("Devices", scrolling(self.devices_panel), Qt.DockWidgetArea.RightDockWidgetArea)
-        for dock in (self.model_dock, self.devices_dock):
+        self.inside_panel = InsidePanel()
+        self.inside_dock = self._dock("Inside", self.inside_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        for dock in (self.model_dock, self.inside_dock, self.devices_dock):
             self.tabifyDockWidget(self.audit_dock, dock)
         self.model_dock.visibilityChanged.connect(self._model_visibility)
         self.label_dock.raise_()
@@ -168,6 +172,7 @@ class MainWindow(QMainWindow):
         self.clip_shown.connect(lambda _: self.regions.clip_shown())
         self.label_written.connect(self.regions.label_written)
         self.views.range_settled.connect(self.clips.range_settled)
+        self.inside = InsideControl(self, self.inside_panel, self.inside_dock)
         self.views.threshold_dragged.connect(self.threshold_box.setValue)
 
         # Enter or Esc in a field gives the keyboard back to the list (H labels, not types "h").

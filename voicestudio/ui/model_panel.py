@@ -1,8 +1,9 @@
 """The model panel: what is inside a model, like Netron's properties pane.
 
-Shows ``model.inspect`` for the window's current model, or any ``.tflite`` file or
-TensorFlow source the user opens, as a tree (file, inputs, outputs, operators with
-counts, parameters, metadata, signatures, card). Reading runs on a worker thread.
+Shows ``model.inspect`` for the window's current model, or any ``.tflite`` file,
+TensorFlow source or training checkpoint the user opens, as a tree (file, inputs, outputs,
+operators with counts, parameters, metadata, signatures, card; a checkpoint's scopes with their
+variables, moving averages and optimizer slots, and its graph). Reading runs on a worker thread.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicestudio.model.checkpoint import CheckpointInspection
 from voicestudio.model.inspect import TfliteInspection, human_size, inspect_model
 from voicestudio.model.tf_source import shape_text
 
@@ -43,9 +45,10 @@ class ModelPanel(QWidget):
         current.setToolTip("Inspect the model the window scores with")
         current.clicked.connect(self.inspect_current)
         open_file = QPushButton("Open…")
-        open_file.setToolTip("Inspect a .tflite file, a Keras file or a frozen GraphDef")
+        open_file.setToolTip("Inspect a .tflite file, a Keras file, a frozen GraphDef or a checkpoint's .index file")
         open_file.clicked.connect(self._choose_file)
-        open_folder = QPushButton("SavedModel…")
+        open_folder = QPushButton("Folder…")
+        open_folder.setToolTip("Inspect a SavedModel folder or a training run's checkpoint folder")
         open_folder.clicked.connect(self._choose_folder)
         self.copy_button = QPushButton("Copy as text")
         self.copy_button.setEnabled(False)
@@ -71,12 +74,12 @@ class ModelPanel(QWidget):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Inspect a model", str(Path.home()),
-                                              "Models (*.tflite *.keras *.h5 *.pb);;All files (*)")
+                                              "Models (*.tflite *.keras *.h5 *.pb *.index *.meta);;All files (*)")
         if path:
             self.inspect(path)
 
     def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Inspect a SavedModel folder", str(Path.home()))
+        path = QFileDialog.getExistingDirectory(self, "Inspect a SavedModel or checkpoint folder", str(Path.home()))
         if path:
             self.inspect(path)
 
@@ -104,6 +107,8 @@ class ModelPanel(QWidget):
         self.tree.clear()
         if isinstance(found, TfliteInspection):
             self._fill_tflite(found)
+        elif isinstance(found, CheckpointInspection):
+            self._fill_checkpoint(found)
         else:
             self._fill_source(found)
         self.tree.expandToDepth(0)
@@ -161,3 +166,37 @@ class ModelPanel(QWidget):
         self._section("Outputs", [(t.name, f"{t.dtype} {shape_text(t.shape)}") for t in s.outputs])
         if s.nodes:
             self._section(f"Nodes ({len(s.nodes)})", [(n.name, n.op) for n in s.nodes])
+
+    def _fill_checkpoint(self, c: CheckpointInspection) -> None:
+        roles = {role: sum(v.role == role for v in c.variables) for role in ("variable", "moving average", "optimizer")}
+        self._section("Checkpoint", [
+            ("format", c.format), ("prefix", c.prefix), ("step", "" if c.step is None else str(c.step)),
+            ("steps present", ", ".join(map(str, c.steps))), ("size", human_size(c.size_bytes)),
+            ("parameters", f"{c.parameters:,} in {roles['variable']} variables ({human_size(c.parameter_bytes)})"),
+            ("moving averages", f"{c.moving_averages} (freeze --ema restores them)" if c.moving_averages else "none"),
+            ("optimizer entries", str(roles["optimizer"])),
+        ])
+        totals = {s.scope: s for s in c.scopes}
+        variables = QTreeWidgetItem(self.tree, [f"Variables ({roles['variable']})", ""])
+        scopes: dict[str, QTreeWidgetItem] = {}
+        owners: dict[str, QTreeWidgetItem] = {}
+        for v in c.variables:
+            if v.scope not in scopes:
+                total = totals[v.scope]
+                scopes[v.scope] = QTreeWidgetItem(variables, [
+                    f"{v.scope}/" if v.scope else "(top level)",
+                    f"{total.variables} variables, {total.elements:,} parameters" if total.variables else ""])
+            shape = f"{v.dtype} {shape_text(v.shape)}"
+            if v.of is not None and v.of in owners:  # a moving average or slot, under its variable
+                QTreeWidgetItem(owners[v.of], [v.name.rpartition("/")[2], f"{v.role} · {shape}"])
+                continue
+            value = f"{shape} · {v.elements:,}" if v.role == "variable" else f"{shape} · {v.role}"
+            item = QTreeWidgetItem(scopes[v.scope], [v.name.rpartition("/")[2], value])
+            item.setToolTip(0, v.name)
+            owners[v.name] = item
+        if c.meta is not None:
+            self._section("Inputs", [(t.name, f"{t.dtype} {shape_text(t.shape)}") for t in c.inputs])
+            self._section("Outputs", [(t.name, f"{t.dtype} {shape_text(t.shape)}") for t in c.outputs])
+            self._section(f"Graph nodes ({len(c.nodes)})", [(n.name, n.op) for n in c.nodes])
+        else:
+            self._section("Graph", [("", "no .meta graph: the values can be read, not frozen")])
