@@ -14,12 +14,8 @@ from voicestudio.audio.features import FeatureSpec
 from voicestudio.cli import main
 from voicestudio.errors import ModelError
 from voicestudio.model.card import load_card
-from voicestudio.model.checkpoint import (
-    freeze,
-    inspect_checkpoint,
-    locate_checkpoint,
-    variable_values,
-)
+from voicestudio.model.checkpoint import inspect_checkpoint, locate_checkpoint, variable_values
+from voicestudio.model.freeze import freeze
 from voicestudio.model.convert import ConvertOptions, convert_model
 from voicestudio.model.detector import Detector
 from voicestudio.model.inspect import inspect_model

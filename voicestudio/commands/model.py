@@ -93,7 +93,7 @@ class Freeze:
 
     @staticmethod
     def run(args) -> int:
-        from voicestudio.model.checkpoint import freeze
+        from voicestudio.model.freeze import freeze
 
         # TensorFlow prints on stdout: keep stdout for the result.
         with contextlib.redirect_stdout(sys.stderr):

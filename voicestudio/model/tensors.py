@@ -305,7 +305,8 @@ class GraphReader(TensorReader):
         self._list_tensors(input_name)
 
     def _restore_checkpoint(self, path: Path, step: int | None, ema: bool) -> None:
-        from voicestudio.model.checkpoint import locate_checkpoint, restore_variables
+        from voicestudio.model.checkpoint import locate_checkpoint
+        from voicestudio.model.freeze import restore_variables
 
         found = locate_checkpoint(path, step)
         if found.meta is None:
@@ -316,9 +317,6 @@ class GraphReader(TensorReader):
 
     def _list_tensors(self, input_name: str | None) -> None:
         operations = self.graph.get_operations()
-        read = {t.name for op in operations for t in op.inputs}
-        skip = {"NoOp", "Assert", "SaveV2", "RestoreV2", "VarHandleOp", "VariableV2", "Assign", "AssignVariableOp",
-                "ReadVariableOp", "Identity"}
         placeholders = [op for op in operations if op.type == "Placeholder"]
         if input_name:
             chosen = [op for op in placeholders if op.name == input_name.split(":")[0]]

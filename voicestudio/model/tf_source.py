@@ -1,5 +1,5 @@
 """TensorFlow model sources: a SavedModel folder, a Keras ``.keras``/``.h5`` file, a frozen ``.pb`` GraphDef,
-a training checkpoint (frozen on load by ``checkpoint.freeze_graph``, then used like a GraphDef).
+a training checkpoint (frozen on load by ``freeze.freeze_graph``, then used like a GraphDef).
 
 One ``Source`` gives what conversion needs: a TFLite converter for it and a way to run
 it on a batch (to compare with the converted model). ``inspect_source`` lists what a user
@@ -163,7 +163,7 @@ class Source:
         self.output_specs = [_spec(name, spec) for name, spec in sorted(self.function.structured_outputs.items())]
 
     def _load_checkpoint(self):
-        from voicestudio.model.checkpoint import freeze_graph
+        from voicestudio.model.freeze import freeze_graph
 
         frozen = freeze_graph(self.path, self._outputs, ema=self._ema, step=self._step)
         if not self._inputs:
