@@ -10,22 +10,12 @@ the same network in float32 at one thread.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
 from voicestudio.model.detector import DEFAULT_MODEL, Detector
-
-
-def median_ms(detector: Detector, images: np.ndarray, runs: int) -> float:
-    detector.invoke_images(images)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        detector.invoke_images(images)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1000 / len(images)
+from voicestudio.model.timing import BATCH_WINDOWS, median_window_ms
 
 
 def main() -> None:
@@ -38,9 +28,9 @@ def main() -> None:
     for model in args.models:
         for threads in (1, 4):
             detector = Detector(model, threads=threads)
-            images = np.random.default_rng(0).normal(-5, 20, (64, *detector.spec.image_shape)).astype(np.float32)
-            single = median_ms(detector, images[:1], args.runs)
-            batched = median_ms(detector, images, max(5, args.runs // 20))
+            images = np.random.default_rng(0).normal(-5, 20, (BATCH_WINDOWS, *detector.spec.image_shape))
+            single = median_window_ms(detector, images[:1].astype(np.float32), args.runs)
+            batched = median_window_ms(detector, images.astype(np.float32), max(5, args.runs // 20))
             reference = reference or single
             rows.append((model.name, model.stat().st_size / 1024, threads, single, batched, reference / single))
     print(f"{'model':34} {'KiB':>6} {'threads':>7} {'ms/window (1)':>14} {'ms/window (64)':>15} {'vs float 1t':>11}")

@@ -17,7 +17,6 @@ view and ``voicestudio compare`` are two faces of this.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
@@ -31,6 +30,7 @@ from voicestudio.dataset.export import ExportOptions, ExportPlan, plan_export
 from voicestudio.dataset.scoring import ScoreReport, register, score_project
 from voicestudio.errors import VoiceStudioError
 from voicestudio.metrics import Confusion, Curve, average_precision, confusion_at, pr_curve, roc_curve
+from voicestudio.model.timing import WindowSpeed, window_speed
 from voicestudio.progress import CancelToken, ProgressCallback
 from voicestudio.store.predictions import clip_scores
 from voicestudio.store.project import Project
@@ -40,7 +40,6 @@ SPLITS = ("test", "all")
 SIGNIFICANCE = 0.05
 CELLS = ("tp", "fp", "fn", "tn")  # in the order the report shows them
 SHOWN_DISAGREEMENTS = 10  # in text(); to_dict() lists them all
-BATCH_WINDOWS = 64  # the batch ``score`` invokes with (scoring.BATCH_WINDOWS)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -52,40 +51,6 @@ def _fmt(value: float | None) -> str:
 
 
 # Speed ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WindowSpeed:
-    """Milliseconds per window on this machine: one window per invoke (streaming) and a batch of 64 (score)."""
-
-    single_ms: float
-    batched_ms: float
-    threads: int
-    runs: int
-
-    def to_dict(self) -> dict:
-        return {"ms_per_window_single": _round(self.single_ms, 4),
-                "ms_per_window_batched": _round(self.batched_ms, 4), "batch": BATCH_WINDOWS,
-                "threads": self.threads, "runs": self.runs}
-
-
-def median_window_ms(detector, images: np.ndarray, runs: int) -> float:
-    """Median time of ``detector.invoke_images(images)`` per window, after a warm-up (as benchmarks/bench_model.py)."""
-    detector.invoke_images(images)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        detector.invoke_images(images)
-        times.append(time.perf_counter() - started)
-    return float(np.median(times)) * 1000 / len(images)
-
-
-def window_speed(detector, runs: int = 100) -> WindowSpeed:
-    """Per-window speed on random feature images of the model's shape (the input's values do not change the time)."""
-    images = np.random.default_rng(0).normal(-5, 20, (BATCH_WINDOWS, *detector.spec.image_shape)).astype(np.float32)
-    single = median_window_ms(detector, images[:1], runs)
-    batched = median_window_ms(detector, images, max(3, runs // 20))
-    return WindowSpeed(single, batched, int(detector.threads), runs)
-
 
 # McNemar's test -----------------------------------------------------------------------------
 
