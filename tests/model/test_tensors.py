@@ -16,7 +16,8 @@ from voicestudio.errors import ModelError, VoiceStudioError
 from voicestudio.model.card import ModelCard
 from voicestudio.model.detector import DEFAULT_MODEL, Detector
 from voicestudio.model.occlusion import occlusion_map
-from voicestudio.model.tensors import audio_windows, open_reader, read_tensors
+from voicestudio.model.readout import audio_windows, read_tensors
+from voicestudio.model.tensors import open_reader
 
 SPEC = FeatureSpec()
 

@@ -127,7 +127,7 @@ class Tensors:
 
     @staticmethod
     def run(args) -> int:
-        from voicestudio.model.tensors import read_tensors, save_values
+        from voicestudio.model.readout import read_tensors, save_values
 
         with contextlib.redirect_stdout(sys.stderr):  # TensorFlow prints on stdout: keep it for the result
             readout = read_tensors(args.model, args.audio, args.tensor, start_s=args.start, input_name=args.input,

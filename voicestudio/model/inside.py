@@ -16,7 +16,8 @@ from voicestudio.audio.decode import load_audio
 from voicestudio.audio.features import FeatureSpec, features, pad_to_window
 from voicestudio.model.card import ModelCard
 from voicestudio.model.occlusion import OcclusionMap, occlusion_map
-from voicestudio.model.tensors import TensorReader, model_input
+from voicestudio.model.readout import model_input
+from voicestudio.model.tensors import TensorReader
 
 MARGIN_S = 0.5  # decoded on each side of the window: far more than the STFT's half frame
 
