@@ -213,3 +213,23 @@ def test_clips_a_model_cannot_score_are_named_left_out_and_exit_1(project, tiny_
     out = json.loads(captured.out)
     assert out["clips"] == 67 and out["unscored"] == 3
     assert len(out["a"]["score_failures"]) == 3 and str(gone) in captured.err
+
+
+def test_the_project_default_model_is_what_the_commands_use(project, tiny_model, capsys):
+    """After Use B for the project (adopt_model), score, stats, clips and export use B without --model;
+    --model still wins."""
+    from voicestudio.dataset.workspace import adopt_model, default_model
+
+    db = str(project.db_path)
+    adopt_model(project, str(tiny_model))
+    assert default_model(project) == str(tiny_model)
+    b_sha = Detector(tiny_model).sha256
+    assert main(["--db", db, "--json", "score"]) == 0
+    assert json.loads(capsys.readouterr().out)["model_sha256"] == b_sha
+    assert main(["--db", db, "--json", "stats"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["sha256"] == b_sha
+    assert main(["--db", db, "--json", "score", "--model", str(Detector().path)]) == 0
+    assert json.loads(capsys.readouterr().out)["model_sha256"] == Detector().sha256
+    adopt_model(project, None)  # back to the built-in model
+    assert main(["--db", db, "--json", "score"]) == 0
+    assert json.loads(capsys.readouterr().out)["model_sha256"] == Detector().sha256

@@ -42,54 +42,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# The graph ------------------------------------------------------------------------------
+# The graph (voicestudio.model.robust: the app fine-tunes it too) ---------------------------
 
-def coefficient_scale(images: np.ndarray) -> np.ndarray:
-    """1 / std of each coefficient over the training windows, after the per-window mean removal."""
-    centred = images - images.mean(axis=1, keepdims=True)
-    return (1.0 / np.maximum(centred.std(axis=(0, 1)), 1e-3)).astype(np.float32)
-
-
-def build_robust_model(spec, width: int = 32, scale: np.ndarray | None = None):
-    """``train.build_model``'s network with the fixed normalisation in front."""
-    import tensorflow as tf
-
-    layers = tf.keras.layers
-    frames, coeffs = spec.image_shape
-    scale = np.ones(coeffs, np.float32) if scale is None else np.asarray(scale, np.float32)
-
-    @tf.keras.utils.register_keras_serializable(package="voicestudio")
-    class CoefficientNormalisation(layers.Layer):
-        """x - mean over frames, times a constant per coefficient: MEAN, SUB, MUL; nothing that can fail."""
-
-        def __init__(self, scale, **kwargs):
-            super().__init__(**kwargs)
-            self.scale = np.asarray(scale, np.float32)
-
-        def call(self, x):
-            centred = x - tf.reduce_mean(x, axis=1, keepdims=True)
-            return centred * tf.constant(self.scale.reshape(1, 1, -1, 1))
-
-        def get_config(self):
-            return {**super().get_config(), "scale": self.scale.tolist()}
-
-    inputs = layers.Input((frames, coeffs, 1), name="features")
-    x = CoefficientNormalisation(scale, name="normalise")(inputs)
-    x = layers.Conv2D(width, 3, strides=(2, 1), padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU(6.0)(x)
-    for filters, stride in ((width * 2, (2, 2)), (width * 2, (1, 1)), (width * 4, (2, 2)), (width * 4, (1, 1)),
-                            (width * 8, (2, 2))):
-        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU(6.0)(x)
-        x = layers.Conv2D(filters, 1, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU(6.0)(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="p_human")(x)
-    return tf.keras.Model(inputs, outputs, name="voice_ds_cnn_v2")
+from voicestudio.model.robust import build_robust_model, coefficient_scale, to_tflite_float_front  # noqa: E402
 
 
 def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int, *, name: str = "voice-detector-v2-prototype",
@@ -133,29 +88,6 @@ def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int, *, n
     out.with_name(out.stem + "-int8-float-front.json").write_text(json.dumps(card, indent=2))
     print(json.dumps(result.card["metrics"], indent=2))
     return result
-
-
-def to_tflite_float_front(model, representative: np.ndarray) -> bytes:
-    """int8 CNN with the normalisation (MEAN, SUB, MUL) left in float32; float32 in and out.
-
-    The variant to measure: the raw features' range is set by c0 (hundreds), so quantising
-    the raw input per tensor leaves the small coefficients a few levels; normalising first in
-    float keeps them. Float MEAN/SUB/MUL and QUANTIZE/DEQUANTIZE are old op versions every
-    runtime has. (The pooling MEAN stays float too: the denylist is by op type.)
-    """
-    import tensorflow as tf
-
-    def samples():
-        for image in representative:
-            yield [image[None, ..., None].astype(np.float32)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = samples
-    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=["MEAN", "SUB", "MUL"])
-    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=samples,
-                                                         debug_options=options)
-    return debugger.get_nondebug_quantized_model()
 
 
 # The checks -----------------------------------------------------------------------------

@@ -234,3 +234,39 @@ def test_start_column_and_grouping_by_recording(project):
     shuffled = rows[[6, 2, 0, 5, 4, 1, 3]]
     grouped = sort_rows(table, shuffled, RECORDING_ORDER, descending=False, threshold=0.5)
     assert [int(r) for r in grouped] == [int(r) for r in rows]  # path, then start: f5's segments together
+
+
+def test_models_disagree_lists_the_compared_clips_whose_decisions_differ_largest_gap_first(project):
+    from voicestudio.dataset.cliptable import MODELS_DISAGREE, ComparedModels
+
+    table = table_for(project)
+    ids = project.ids
+    assert list(queue_rows(table, QueueRequest(MODELS_DISAGREE))) == []  # no comparison: an empty queue
+    a = {ids[0]: 0.9, ids[1]: 0.2, ids[2]: 0.6, ids[3]: 0.55, ids[5]: 0.7}
+    b = {ids[0]: 0.1, ids[1]: 0.3, ids[2]: 0.3, ids[3]: 0.65, ids[5]: 0.2}
+    # A decides at 0.5, B at 0.6 (each its own card's): clip 3 is human to both (0.55, 0.65), clip 1 to neither.
+    compared = ComparedModels("A", "B", 0.5, 0.6, a, b, frozenset({ids[0], ids[1], ids[2], ids[3]}))
+    table.set_comparison(compared)
+    rows = queue_rows(table, QueueRequest(MODELS_DISAGREE))
+    # clip 0 (gap 0.8) before clip 2 (gap 0.3); clip 5 differs too but the comparison did not count it.
+    assert [int(table.ids[r]) for r in rows] == [ids[0], ids[2]]
+    assert np.isnan(table.score_b[table.row_of(ids[4])]) and table.score_a[table.row_of(ids[5])] == 0.7
+    by_b = sort_rows(table, np.arange(len(table)), "score_b", True, 0.5)
+    assert int(table.ids[by_b[0]]) == ids[3]
+    assert table.snapshot().comparison is compared
+    table.set_comparison(None)
+    assert table.score_a is None and list(queue_rows(table, QueueRequest(MODELS_DISAGREE))) == []
+
+
+def test_a_comparison_stays_shown_when_the_table_is_read_again(project):
+    from voicestudio.dataset.cliptable import ComparedModels
+    from voicestudio.dataset.session import Session
+    from voicestudio.dataset.workspace import ModelChoice, Workspace
+    from voicestudio.settings import Settings
+
+    session = Session(Workspace("p", project, ModelChoice(None, None, {}), table_for(project)), Settings())
+    compared = ComparedModels("A", "B", 0.5, 0.5, {project.ids[0]: 0.9}, {project.ids[0]: 0.1},
+                              frozenset({project.ids[0]}))
+    assert session.show_comparison(compared).scores
+    session.replace_table(table_for(project))
+    assert session.table.comparison is compared and session.table.score_b[session.table.row_of(project.ids[0])] == 0.1

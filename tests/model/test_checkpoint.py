@@ -316,6 +316,7 @@ def test_convert_from_the_checkpoint_equals_convert_from_its_frozen_graph(runs, 
                            ConvertOptions(outputs=("p_human",), ema=True, audio=SAMPLES, windows=40))
     via_pb = convert_model(frozen, tmp_path / "via_pb.tflite",
                            ConvertOptions(inputs=("features",), outputs=("p_human",), audio=SAMPLES, windows=40))
+    assert via_pb.max_abs_diff < 1e-5 and via_pb.windows == direct.windows
     assert direct.kind == "checkpoint" and direct.max_abs_diff < 1e-5 and direct.decision_agreement == 1.0
     x = images()
     ours, theirs = (Detector(tmp_path / name).invoke_images(x) for name in ("direct.tflite", "via_pb.tflite"))

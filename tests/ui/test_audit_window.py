@@ -7,22 +7,18 @@ import shutil
 import pytest
 from PySide6.QtCore import Qt
 
+from conftest import label_by_truth
 from voicestudio.dataset.export import ExportOptions
 from voicestudio.dataset.labels import label_clip
-from voicestudio.store import clips as clip_store
 from voicestudio.store.project import open_project
 
 WAIT_MS = 30000
-TRUTH = {"a-voice.wav": "human", "b-tone.wav": "nonhuman", "c-voice.wav": "human", "d-noise.wav": "nonhuman"}
 
 
 @pytest.fixture
 def labelled_file(project_file):
     with open_project(project_file) as project:
-        with project.session() as s:
-            rows = clip_store.list_clips(s)
-        for row in rows:
-            label_clip(project, row.id, TRUTH[row.path.rsplit("/", 1)[1]], annotator="ann")
+        rows = label_by_truth(project)
         label_clip(project, rows[0].id, "nonhuman", annotator="bob")  # a conflict on a-voice
     return project_file
 

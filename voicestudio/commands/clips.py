@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--queue", default="all", metavar="QUEUE",
                         help="all (default), unlabelled, uncertain, disagreements, mistakes, conflicts, or a confusion cell tp/fp/fn/tn")
-    model_options(parser)
+    model_options(parser, project=True)
     consensus_options(parser)
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
     parser.add_argument("--me", default=default_annotator(), help="whose unlabelled queue (default: you)")
@@ -24,11 +24,11 @@ def run(args) -> int:
     from voicestudio.dataset.report import clip_report
 
     needs_model = args.queue not in ("all", "unlabelled", "conflicts")
-    detector = load_detector(args) if needs_model or args.model else None
-    threshold = args.threshold if args.threshold is not None else (detector.card.threshold if detector else 0.5)
     try:
-        request = QueueRequest(args.queue, threshold=threshold, consensus=consensus(args))
         with opened_project(args) as project:
+            detector = load_detector(args, project) if needs_model or args.model else None
+            threshold = args.threshold if args.threshold is not None else (detector.card.threshold if detector else 0.5)
+            request = QueueRequest(args.queue, threshold=threshold, consensus=consensus(args))
             rows = clip_report(project, queue=request, detector=detector, annotator=args.me, limit=args.limit)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

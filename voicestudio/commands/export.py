@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--features", choices=("mfcc-npy", "mfcc-png"), help="also write MFCC per clip, with the model's feature spec")
     parser.add_argument("--force", action="store_true", help="replace an earlier export in OUT (only if OUT holds nothing else)")
     parser.add_argument("--workers", type=int, help="parallel writers (default: one per core)")
-    model_options(parser)
+    model_options(parser, project=True)
 
 
 def _rate(text: str):
@@ -67,9 +67,8 @@ def run(args) -> int:
     options = export_options(args)
     for warning in options.warnings():
         print(f"voicestudio: warning: {warning}", file=sys.stderr)
-    detector = load_detector(args)
     result = batch(args, "exporting", lambda project, bar: export_dataset(
-        project, args.out, options, detector=detector, progress=bar))
+        project, args.out, options, detector=load_detector(args, project), progress=bar))
     for stale in result.stale:
         print(f"voicestudio: {one_line(stale.describe())}", file=sys.stderr)
     if args.json:

@@ -7,15 +7,18 @@ from voicestudio.terminal import one_line
 
 
 def add_arguments(parser) -> None:
-    model_options(parser)
+    model_options(parser, project=True)
     parser.add_argument("--rescore", action="store_true", help="score every clip again")
 
 
 def run(args) -> int:
     from voicestudio.dataset.scoring import score_project
 
-    detector = load_detector(args)
-    result = batch(args, "scoring", lambda project, bar: score_project(project, detector, rescore=args.rescore, progress=bar))
+    def scoring(project, bar):
+        detector = load_detector(args, project)
+        return detector, score_project(project, detector, rescore=args.rescore, progress=bar)
+
+    detector, result = batch(args, "scoring", scoring)
     if args.json:
         print_json(result.to_dict())
     else:

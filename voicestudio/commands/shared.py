@@ -72,15 +72,23 @@ def exit_with(failures) -> int:
     return EXIT_FAILURE if failures else EXIT_OK
 
 
-def model_options(parser) -> None:
-    parser.add_argument("--model", help="a .tflite model (default: the built-in detector)")
+def model_options(parser, *, project: bool = False) -> None:
+    default = "the project's default model, else the built-in detector" if project else "the built-in detector"
+    parser.add_argument("--model", help=f"a .tflite model (default: {default})")
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads (default: min(4, cores))")
 
 
-def load_detector(args):
+def load_detector(args, project=None):
+    """--model, else the project's default model (Compare ▸ Use B for the project) when a project is
+    given, else the built-in detector."""
     from voicestudio.model.detector import Detector
 
-    return Detector(args.model, threads=args.threads)
+    model = args.model
+    if model is None and project is not None:
+        from voicestudio.dataset.workspace import default_model
+
+        model = default_model(project)
+    return Detector(model, threads=args.threads)
 
 
 def consensus_options(parser) -> None:

@@ -16,7 +16,7 @@ from voicestudio.terminal import one_line
 
 
 def add_arguments(parser) -> None:
-    model_options(parser)
+    model_options(parser, project=True)
     consensus_options(parser)
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
     parser.add_argument("--pick", action="append", metavar="GOAL",
@@ -31,8 +31,8 @@ def run(args) -> int:
     goals = threshold_goals(args)
     if args.write_card and len(goals) != 1:
         raise UsageError("--write-card writes one threshold: give at most one --pick")
-    detector = load_detector(args)
     with opened_project(args) as project:
+        detector = load_detector(args, project)
         result = project_audit(project, detector=detector, threshold=args.threshold,
                                consensus=consensus(args), goals=goals)
     audit = result.audit

@@ -28,11 +28,29 @@ VALUES = {code: value for value, code in CODES.items()}
 # Confusion-matrix cells of the model against the labels (positive = human).
 CELLS = ("tp", "fp", "fn", "tn")
 QUEUE_NAMES = ("unlabelled", "uncertain", "disagreements", "mistakes", "conflicts", "all", *CELLS)
-COLUMNS = ("name", "duration", "label", "annotators", "score", "disagreement", "start", "note")
+# While two models are compared (``ClipTable.set_comparison``): clips where their decisions differ,
+# the largest score gap first. Not in QUEUE_NAMES: it exists only while a comparison is shown.
+MODELS_DISAGREE = "models_disagree"
+# The compared models' scores sit beside the label: a narrow list still shows name, label, A and B.
+COLUMNS = ("name", "duration", "label", "score_a", "score_b", "annotators", "score", "disagreement", "start", "note")
+COMPARE_COLUMNS = ("score_a", "score_b")  # empty (NaN) unless a comparison is shown
 # Not a column: sorting by it puts a recording's segments together, in time order.
 RECORDING_ORDER = "recording"
 # Disagreement codes: the model vs the current label, annotators among themselves.
 AGREE, MODEL_DISAGREES, ANNOTATORS_DISAGREE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ComparedModels:
+    """Two models' stored scores, shown beside the clips while their comparison is."""
+
+    name_a: str
+    name_b: str
+    threshold_a: float  # each model decides at its own card threshold, as the comparison does
+    threshold_b: float
+    scores_a: dict[int, float]  # clip id -> score, every clip the model scored
+    scores_b: dict[int, float]
+    compared: frozenset[int] = frozenset()  # the clips the comparison counted (labelled, in its split)
 
 
 @dataclass
@@ -53,6 +71,11 @@ class ClipTable:
     # Per labelled row: {annotator: note} of the event in ``votes`` (undo events and empty notes left out).
     notes: dict[int, dict[str, str]] = field(default_factory=dict)
     _row_of: dict[int, int] = field(default_factory=dict, repr=False)
+    # The comparison shown (None: none): its two score columns and which rows it counted.
+    comparison: ComparedModels | None = None
+    score_a: np.ndarray | None = None  # float64 per row; NaN = not scored by model A
+    score_b: np.ndarray | None = None
+    in_comparison: np.ndarray | None = None  # bool per row
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -142,6 +165,35 @@ class ClipTable:
             row = self.row_of(clip_id)
             if row is not None:
                 self.score[row] = value
+
+    def set_comparison(self, comparison: ComparedModels | None) -> None:
+        """Show two models' scores beside the clips (None: no comparison, the columns go)."""
+        self.comparison = comparison
+        if comparison is None:
+            self.score_a = self.score_b = self.in_comparison = None
+            return
+        columns = []
+        for scores in (comparison.scores_a, comparison.scores_b):
+            column = np.full(len(self), np.nan)
+            for clip_id, value in scores.items():
+                row = self.row_of(clip_id)
+                if row is not None:
+                    column[row] = value
+            columns.append(column)
+        self.score_a, self.score_b = columns
+        self.in_comparison = np.zeros(len(self), bool)
+        rows = [self.row_of(c) for c in comparison.compared]
+        self.in_comparison[[r for r in rows if r is not None]] = True
+
+    def models_disagree(self) -> np.ndarray:
+        """Rows the comparison counted where A and B decide differently, the largest score gap first."""
+        if self.comparison is None:
+            return np.zeros(0, np.int64)
+        c = self.comparison
+        candidates = np.flatnonzero(self.in_comparison & ~np.isnan(self.score_a) & ~np.isnan(self.score_b))
+        differ = candidates[(self.score_a[candidates] >= c.threshold_a) != (self.score_b[candidates] >= c.threshold_b)]
+        gap = np.abs(self.score_a[differ] - self.score_b[differ])
+        return differ[np.argsort(-gap, kind="stable")]
 
     # Derived columns --------------------------------------------------------
     def disagreement(self, threshold: float) -> np.ndarray:
@@ -245,12 +297,16 @@ def queue_rows(table: ClipTable, request: QueueRequest) -> np.ndarray:
     tp, fp, fn, tn: a cell of the confusion matrix; mistakes most confident
     first, right answers closest to the threshold first.
     all: every clip, in path order.
+    models_disagree: while two models are compared, the clips the comparison counted where
+    their decisions differ, the largest score gap first.
     """
-    if request.name not in QUEUE_NAMES:
+    if request.name not in QUEUE_NAMES and request.name != MODELS_DISAGREE:
         raise ValueError(f"unknown queue {request.name!r}: one of {', '.join(QUEUE_NAMES)}")
     everything = np.arange(len(table))
     distance = np.abs(table.score - request.threshold)
-    if request.name == "all":
+    if request.name == MODELS_DISAGREE:
+        rows = table.models_disagree()
+    elif request.name == "all":
         rows = everything
     elif request.name == "unlabelled":
         rows = everything[table.mine == NO_LABEL]
@@ -396,6 +452,9 @@ def sort_rows(table: ClipTable, rows: np.ndarray, column: str, descending: bool,
         keys = table.n_annotators[rows]
     elif column == "score":
         keys = np.nan_to_num(table.score[rows], nan=-1.0)
+    elif column in COMPARE_COLUMNS:
+        values = getattr(table, column)
+        keys = np.full(len(rows), -1.0) if values is None else np.nan_to_num(values[rows], nan=-1.0)
     elif column == "disagreement":
         keys = table.disagreement(threshold)[rows]
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from voicestudio.dataset.cliptable import ClipTable, QueueRequest
+from voicestudio.dataset.cliptable import ClipTable, ComparedModels, QueueRequest
 from voicestudio.dataset.workspace import Changes as EventFeed
 from voicestudio.dataset.workspace import ModelChoice, Workspace
 from voicestudio.settings import Settings
@@ -164,6 +164,11 @@ class Session:
         self.table.set_scores(scores)
         return Changes(scores=True)
 
+    def show_comparison(self, comparison: ComparedModels | None) -> Changes:
+        """Two models' score columns and their disagreement queue (None: back to one model)."""
+        self.table.set_comparison(comparison)
+        return Changes(scores=True)
+
     def set_score(self, clip_id: int, score: float) -> Changes:
         """One clip was just scored (opened, or its long recording predicted)."""
         row = self.table.row_of(clip_id)
@@ -175,6 +180,7 @@ class Session:
     def replace_table(self, table: ClipTable, *, last_event_id: int | None = None) -> Changes:
         """The whole project read again; with ``last_event_id``, events up to it are in the table."""
         table.annotator = self.settings.annotator
+        table.set_comparison(self.table.comparison)  # a comparison shown stays shown over the new table
         self.ws.table = table
         if last_event_id is not None:
             self.tracker = ChangeTracker(last_event_id)

@@ -72,9 +72,43 @@ def load_model(project: Project, model_path: str | None, *, fallback: bool = Tru
     return ModelChoice(detector, model_id, model_scores(project, model_id), warning)
 
 
-def open_workspace(target: str, *, model_path: str | None = None, annotator: str = "",
+def default_model(project: Project) -> str | None:
+    """The path of the project's default model (``adopt_model``), or None: the built-in one."""
+    from voicestudio.store import project_settings
+    from voicestudio.store.models import find_model
+
+    with project.session() as session:
+        sha256 = project_settings.get_setting(session, project_settings.DEFAULT_MODEL)
+        model = find_model(session, sha256) if sha256 else None
+        return None if model is None else model.path
+
+
+def adopt_model(project: Project, path: str | None) -> int | None:
+    """Make the model at ``path`` the project's default for everyone who opens it (registered first);
+    None or "" goes back to the built-in model. Returns the model's id (None for the built-in)."""
+    from voicestudio.model.detector import Detector
+    from voicestudio.store import project_settings
+
+    if project.read_only:
+        raise VoiceStudioError(f"{project.label}: the project is read-only; its default model cannot change")
+    model_id, sha256 = None, None
+    if path:
+        if ProjectFiles.of(project).owns(path):
+            raise VoiceStudioError(f"{path}: is the open project or one of its files, not a model")
+        detector = Detector(path)
+        model_id, sha256 = register(project, detector), detector.sha256
+    with project.write() as session:
+        project_settings.set_setting(session, project_settings.DEFAULT_MODEL, sha256)
+    return model_id
+
+
+def open_workspace(target: str, *, model_path: str | None = None, personal_model: str = "", annotator: str = "",
                    progress: ProgressCallback | None = None) -> Workspace:
-    """Open (or create) the project at ``target``; the default project starts as the demo project."""
+    """Open (or create) the project at ``target``; the default project starts as the demo project.
+
+    The model: ``model_path`` when given (the user chose it in this session; "" = the built-in one),
+    else the project's default model, else ``personal_model`` (the user's last choice), else the built-in one.
+    """
     created = False
     if Path(target) == default_project_path():
         from voicestudio.dataset.demo import open_or_create_demo
@@ -84,6 +118,8 @@ def open_workspace(target: str, *, model_path: str | None = None, annotator: str
     else:
         project = open_project(target)
     try:
+        if model_path is None:
+            model_path = default_model(project) or personal_model
         model = load_model(project, model_path)
         table = reload_table(project, annotator, model.model_id)
     except BaseException:

@@ -44,6 +44,8 @@ class LabelledFile:
     label: str  # "human" | "nonhuman"
     group: str  # source group: files of one group never span two splits
     split: str | None = None
+    start_s: float = 0.0  # the span of the file that is the clip (a project's region clips)
+    end_s: float | None = None
 
 
 @dataclass
@@ -130,7 +132,7 @@ def build_window_set(files: list[LabelledFile], spec: FeatureSpec, *, augment=No
     images, labels, index = [], [], []
     for i, f in enumerate(files):
         try:
-            audio = load_audio(f.path, sample_rate=spec.sample_rate)
+            audio = load_audio(f.path, start_s=f.start_s, end_s=f.end_s, sample_rate=spec.sample_rate)
         except AudioError as exc:
             report(f"skipped {exc}")
             continue
@@ -258,7 +260,8 @@ def default_augmenter(train_files: list[LabelledFile], spec: FeatureSpec, config
     for f in train_files:
         if f.label == "nonhuman":
             try:
-                backgrounds.append(load_audio(f.path, sample_rate=spec.sample_rate).samples)
+                backgrounds.append(load_audio(f.path, start_s=f.start_s, end_s=f.end_s,
+                                              sample_rate=spec.sample_rate).samples)
             except AudioError as exc:
                 report(f"skipped {exc}")
     return Augmenter(backgrounds, spec.sample_rate, copies=config.augment_copies, seed=config.seed)

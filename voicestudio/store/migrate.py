@@ -13,7 +13,8 @@ from pathlib import Path
 from voicestudio.errors import ProjectError
 
 # The migration chain, oldest first; the last entry is the schema this code writes.
-KNOWN_REVISIONS = ("0001_initial", "0002_project_marker", "0003_postgres_append_only", "0004_replaced_files")
+KNOWN_REVISIONS = ("0001_initial", "0002_project_marker", "0003_postgres_append_only", "0004_replaced_files",
+                   "0005_project_settings")
 SCHEMA_REVISION = KNOWN_REVISIONS[-1]
 # SQLite header field marking the file as a VoiceStudio project ("VSPJ"), set by 0002.
 APPLICATION_ID = 0x5653504A

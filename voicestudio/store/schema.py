@@ -204,3 +204,13 @@ class BenchmarkRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     duration_s: Mapped[float | None] = mapped_column(Float)
+
+
+class ProjectSetting(Base):
+    """One setting of the project itself, shared by everyone who opens it (``store/project_settings.py``)."""
+
+    __tablename__ = "project_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

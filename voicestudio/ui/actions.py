@@ -125,6 +125,8 @@ COMMANDS = (
 
     Command("open_model", "Open &model (.tflite)…", "models.choose", ("Ctrl+M",), "Model", "use", has_project),
     Command("builtin_model", "Use the &built-in model", "models.use_builtin", (), "Model", "use", has_project),
+    Command("compare_models", "&Compare with another model…", "compare.show", (), "Model", "use", has_project),
+    Command("train_model", "&Train from labels…", "training.choose", (), "Model", "train", has_writable_project),
     Command("inspect_model", "&Inspect a model…", "model_dock.raise_", ("Ctrl+Shift+M",), "Model", "look"),
     Command("inside", "Look insi&de: layers and occlusion map", "inside.show", ("Ctrl+Shift+I",), "Model", "look",
             has_clip),

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QGuiApplication
+from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -30,8 +30,10 @@ from voicestudio import pathmap
 from voicestudio.dataset.cliptable import (
     ANNOTATORS_DISAGREE,
     COLUMNS,
+    COMPARE_COLUMNS,
     FILTER_SYNTAX,
     MODEL_DISAGREES,
+    MODELS_DISAGREE,
     QUEUE_NAMES,
     RECORDING_ORDER,
     THRESHOLD_QUEUES,
@@ -43,7 +45,7 @@ from voicestudio.dataset.cliptable import (
 )
 
 HEADERS = {"name": "Clip", "duration": "Length", "label": "Label", "annotators": "By",
-           "score": "Score", "disagreement": "Disagrees", "start": "Start", "note": "Note"}
+           "score": "Score", "score_a": "A score", "score_b": "B score", "disagreement": "Disagrees", "start": "Start", "note": "Note"}
 LABEL_TEXT = {"human": "human", "nonhuman": "non-human", "unsure": "unsure", None: ""}
 LABEL_COLOURS = {"human": QColor(46, 160, 67), "nonhuman": QColor(207, 34, 46), "unsure": QColor(191, 135, 0)}
 DISAGREEMENT_TEXT = {MODEL_DISAGREES: "model", ANNOTATORS_DISAGREE: "annotators"}
@@ -51,9 +53,12 @@ QUEUE_TEXT = {"unlabelled": "Unlabelled (mine)", "uncertain": "Uncertain (near t
               "disagreements": "Disagreements (model or annotators)", "mistakes": "Model mistakes (confident first)",
               "conflicts": "Annotators disagree", "all": "All clips",
               "tp": "Human, model said human", "fp": "Non-human, model said human",
-              "fn": "Human, model said non-human", "tn": "Non-human, model said non-human"}
+              "fn": "Human, model said non-human", "tn": "Non-human, model said non-human",
+              MODELS_DISAGREE: "Models disagree (A vs B, largest gap first)"}
 
 
+COLUMN_CHARS = {"duration": 6, "label": 9, "score_a": 7, "score_b": 7, "annotators": 3, "score": 6,
+                "disagreement": 9, "start": 9, "note": 16}  # the name column stretches
 NAME_MIN_CHARS = 22  # the clip column never gets narrower than this (a segment's start and most names)
 _ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,
                     Qt.ItemDataRole.TextAlignmentRole})
@@ -168,8 +173,16 @@ class ClipListModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[COLUMNS[section]]
+        compared = self.table.comparison if self.table is not None else None
+        if role == Qt.ItemDataRole.ToolTipRole and compared is not None and COLUMNS[section] in COMPARE_COLUMNS:
+            which = "A" if COLUMNS[section] == "score_a" else "B"
+            name, threshold = ((compared.name_a, compared.threshold_a) if which == "A"
+                               else (compared.name_b, compared.threshold_b))
+            return f"Model {which}: {name} (decides at {threshold:g})"
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
@@ -188,6 +201,9 @@ class ClipListModel(QAbstractTableModel):
                 return str(int(t.n_annotators[row])) if t.n_annotators[row] else ""
             if column == "score":
                 return "" if np.isnan(t.score[row]) else f"{t.score[row]:.3f}"
+            if column in COMPARE_COLUMNS:
+                values = getattr(t, column)
+                return "" if values is None or np.isnan(values[row]) else f"{values[row]:.3f}"
             if column == "start":
                 return t.start_text(row)
             if column == "note":
@@ -200,7 +216,8 @@ class ClipListModel(QAbstractTableModel):
             return f"{t.paths[row]}\n{t.starts[row]:.2f}–{t.ends[row]:.2f} s"
         if role == Qt.ItemDataRole.ToolTipRole and column == "note":
             return t.note(row) or None  # the whole note, when the column cuts it short
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("duration", "score", "annotators", "start"):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("duration", "score", "annotators", "start",
+                                                                     *COMPARE_COLUMNS):
             return _RIGHT
         return None
 
@@ -259,10 +276,11 @@ class ClipList(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         # Fixed widths: ResizeToContents would measure every visible cell on each scroll.
         digit = self.fontMetrics().horizontalAdvance("0")
-        for column, chars in enumerate((0, 6, 9, 3, 6, 9, 9, 16)):
-            if chars:
-                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-                header.resizeSection(column, digit * chars + 12)
+        for column, name in enumerate(COLUMNS[1:], start=1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, digit * COLUMN_CHARS[name] + 12)
+        for name in COMPARE_COLUMNS:  # shown only while two models are compared (show_comparison)
+            self.view.setColumnHidden(COLUMNS.index(name), True)
         header.sectionClicked.connect(self._header_clicked)
         header.sortIndicatorChanged.connect(self._sorted_by_column)
         self._name_min = digit * NAME_MIN_CHARS
@@ -306,7 +324,7 @@ class ClipList(QWidget):
         its width and the other columns scroll sideways (Qt would squeeze the name to "…")."""
         super().resizeEvent(event)
         header = self.view.horizontalHeader()
-        others = sum(header.sectionSize(c) for c in range(1, header.count()))
+        others = sum(header.sectionSize(c) for c in range(1, header.count()) if not header.isSectionHidden(c))
         squeezed = self.view.viewport().width() - others < self._name_min
         mode = QHeaderView.ResizeMode.Interactive if squeezed else QHeaderView.ResizeMode.Stretch
         if header.sectionResizeMode(0) != mode:
@@ -394,6 +412,21 @@ class ClipList(QWidget):
 
     def _request_changed(self, *_) -> None:
         self.request_changed.emit()
+
+    def show_comparison(self, compared: bool) -> None:
+        """While two models are compared: their score columns and the Models disagree queue."""
+        for name in COMPARE_COLUMNS:
+            self.view.setColumnHidden(COLUMNS.index(name), not compared)
+        # Length gives way, so a list of the usual width still shows name, label, A and B side by side.
+        self.view.setColumnHidden(COLUMNS.index("duration"), compared)
+        index = self.queue.findData(MODELS_DISAGREE)
+        if compared and index < 0:
+            self.queue.addItem(QUEUE_TEXT[MODELS_DISAGREE], MODELS_DISAGREE)
+        elif not compared and index >= 0:
+            if self.queue_name == MODELS_DISAGREE:
+                self.set_queue_name("all")
+            self.queue.removeItem(index)
+        self.resizeEvent(QResizeEvent(self.size(), self.size()))  # the name column takes what the others leave
 
     @property
     def queue_name(self) -> str:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QSizePolicy,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -42,6 +43,8 @@ from voicestudio.ui.audit_panel import AuditPanel, scrolling
 from voicestudio.ui.clip_control import ClipControl
 from voicestudio.ui.clip_list import ClipList
 from voicestudio.ui.clip_views import ClipViews
+from voicestudio.ui.compare_control import CompareControl
+from voicestudio.ui.compare_panel import ComparePanel
 from voicestudio.ui.devices_panel import DevicesPanel
 from voicestudio.ui.focus import KeyGuard, ReturnFocus
 from voicestudio.ui.inside_control import InsideControl
@@ -58,6 +61,7 @@ from voicestudio.ui.project_repair import ProjectRepair
 from voicestudio.ui.region_control import RegionControl
 from voicestudio.ui.shortcuts import ShortcutOverlay
 from voicestudio.ui.tasks import MainThreadGC, Tasks
+from voicestudio.ui.training_control import TrainingControl
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         self.projects = ProjectControl(self)
         self.models = ModelControl(self)
         self.regions = RegionControl(self)
+        self.training = TrainingControl(self)
 
         self.setWindowTitle("VoiceStudio")
         self.setAcceptDrops(True)
@@ -145,6 +150,13 @@ class MainWindow(QMainWindow):
         self.audit_panel.settings_changed.connect(self._audit_settings_changed)
         self.audit_panel.threshold_chosen.connect(self._threshold_chosen)
         self.audit_panel.write_card_requested.connect(self.models.write_threshold_to_card)
+        self.compare_panel = ComparePanel()
+        # Scrolling on its own and asking for no room: the Audit's other pages keep fitting a 1280x720 window.
+        compare_page = scrolling(self.compare_panel)
+        compare_page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.audit_panel.pages.addTab(compare_page, "Compare")
+        self.compare = CompareControl(self, self.compare_panel)
+        self.training.trained.connect(self.compare.compare_trained)  # train, then compare: one path
 
         toolbar = QToolBar("Model")
         toolbar.setObjectName("modelToolbar")
@@ -294,6 +306,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"VoiceStudio — {ws.project.label}")
         self.use_model(ws.model, reset_list=False)
         self.clip_list.model.set_table(ws.table, self._queue_request())
+        self.compare.project_changed()  # after the new table: its queue may fall back to All
         if ws.created_demo:
             self.statusBar().showMessage("This is the demo project: label with H / N / U, press ? for every shortcut", 20000)
         if len(ws.table) == 0:
@@ -367,6 +380,7 @@ class MainWindow(QMainWindow):
             self.model_panel.inspect_current()
         else:
             self.model_panel.inspection = None  # read again when the panel is shown
+        self.compare.model_changed()
         if reset_list:
             self.apply_changes(changes)
 

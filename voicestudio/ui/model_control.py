@@ -17,6 +17,13 @@ class ModelControl(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
+        # (project, model path) the user chose in this session ("" = the built-in one): opening that project
+        # again keeps it; any other project opens on its own default model (workspace.open_workspace).
+        self.chosen: tuple[str, str] | None = None
+
+    def chosen_for(self, target: str) -> str | None:
+        """The model the user chose for ``target`` in this session, or None: the project's default."""
+        return self.chosen[1] if self.chosen is not None and self.chosen[0] == str(target) else None
 
     def use_builtin(self) -> None:
         self.switch("")
@@ -27,20 +34,29 @@ class ModelControl(QObject):
         if path:
             self.switch(path)
 
-    def switch(self, path: str) -> None:
-        """Load another model; the visible clip is re-scored at once, the rest in the background."""
+    def switch(self, path: str, *, remember: bool = True) -> None:
+        """Load another model; the visible clip is re-scored at once, the rest in the background.
+
+        ``remember``: the user chose it (kept for this project in this session, and as their own
+        default for projects without one); else the project's default was (``CompareControl.adopt``).
+        """
         session = self.window.session
         if session is None:
             return
         self.window.tasks.submit(workspace.load_model, session.project, path, fallback=False, current=("project",),
-                                 on_done=lambda model: self._loaded(path, model))
+                                 on_done=lambda model: self._loaded(path, model, remember))
 
-    def _loaded(self, path: str, model: workspace.ModelChoice) -> None:
+    def _loaded(self, path: str, model: workspace.ModelChoice, remember: bool = True) -> None:
         window = self.window
         if window.session is None or model.detector is None:
             window.show_error(model.warning or "no model loaded")
             return
-        window.settings.model_path = path
+        target = window.session.ws.target
+        if remember:
+            window.settings.model_path = path
+            self.chosen = (target, path)
+        elif self.chosen_for(target) is not None:
+            self.chosen = None  # the project's default from now on
         window.settings.threshold = None  # a new model brings its own card's threshold
         window.save_settings()
         window.use_model(model)

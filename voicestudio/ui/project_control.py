@@ -38,10 +38,11 @@ class ProjectControl(QObject):
     def open(self, target: str) -> None:
         """Open the project at ``target`` on a worker; the window takes it when it is ready."""
         target, settings = str(target), self.window.settings
+        chosen = self.window.models.chosen_for(target)  # else the project's default model
 
         def opening(progress, cancel):
-            return workspace.open_workspace(target, model_path=settings.model_path, annotator=settings.annotator,
-                                            progress=progress)
+            return workspace.open_workspace(target, model_path=chosen, personal_model=settings.model_path,
+                                            annotator=settings.annotator, progress=progress)
 
         self.window.tasks.start_job(f"Opening {Path(target).name}", opening, on_done=self.window.attach,
                                     on_error=lambda exc: self._failed(target, exc))
