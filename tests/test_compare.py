@@ -233,3 +233,13 @@ def test_the_project_default_model_is_what_the_commands_use(project, tiny_model,
     adopt_model(project, None)  # back to the built-in model
     assert main(["--db", db, "--json", "score"]) == 0
     assert json.loads(capsys.readouterr().out)["model_sha256"] == Detector().sha256
+
+    # The same from the command line: model use shows and sets it.
+    assert main(["--db", db, "--json", "model", "use"]) == 0
+    assert json.loads(capsys.readouterr().out)["default_model"] is None
+    assert main(["--db", db, "model", "use", str(tiny_model)]) == 0
+    assert f"{tiny_model} scores, audits and exports" in capsys.readouterr().out
+    assert default_model(project) == str(tiny_model)
+    assert main(["--db", db, "model", "use", "builtin"]) == 0
+    assert default_model(project) is None and "the built-in detector scores" in capsys.readouterr().out
+    assert main(["--db", db, "model", "use", str(project.db_path)]) != 0  # the project itself is not a model

@@ -56,7 +56,7 @@ COMMANDS: dict[str, CommandInfo] = {
     "train": CommandInfo("voicestudio.commands.train",
                          "train a detector on a folder-per-class set and convert it to .tflite (needs voicestudio[train])"),
     "model": CommandInfo("voicestudio.commands.model", "inspect, freeze or convert a model (checkpoints too); "
-                                                       "its tensors on audio"),
+                                                       "its tensors on audio; the project's default model"),
     "device": CommandInfo("voicestudio.commands.device", "ARM devices: add, check, and time models on them"),
     "db": CommandInfo("voicestudio.commands.db", "the project database itself"),
     "selftest": CommandInfo("voicestudio.commands.selftest",

@@ -1,5 +1,6 @@
-"""``voicestudio model inspect|convert|freeze|tensors``: what is inside a model; a TensorFlow model
-converted to .tflite; a training checkpoint frozen to a .pb graph; what a model computes on some audio."""
+"""``voicestudio model inspect|convert|freeze|tensors|use``: what is inside a model; a TensorFlow model
+converted to .tflite; a training checkpoint frozen to a .pb graph; what a model computes on some audio;
+the project's default model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import sys
 
 from voicestudio.commands import CommandInfo, add_actions
-from voicestudio.commands.shared import EXIT_OK, exit_with, open_project, print_json
+from voicestudio.commands.shared import EXIT_OK, exit_with, open_project, opened_project, print_json
 
 
 def add_arguments(parser) -> None:
@@ -36,6 +37,31 @@ class Inspect:
             print_json(found.to_dict())
         else:
             print(found.text())
+        return EXIT_OK
+
+
+class Use:
+    """The project's default model, for everyone who opens it (the window's Compare ▸ Use B for the project)."""
+
+    @staticmethod
+    def add_arguments(parser) -> None:
+        parser.add_argument("model", metavar="MODEL", nargs="?",
+                            help="a .tflite model, or builtin for the built-in detector (none: show the current one)")
+
+    @staticmethod
+    def run(args) -> int:
+        from voicestudio.dataset.workspace import adopt_model, default_model
+
+        with opened_project(args) as project:
+            if args.model is not None:
+                adopt_model(project, None if args.model == "builtin" else args.model)
+            path = default_model(project)
+            label = project.label
+        if args.json:
+            print_json({"project": label, "default_model": path})
+        else:
+            print(f"{label}: {'the built-in detector' if path is None else path} scores, audits and exports "
+                  "when no --model is given, and the window opens on it")
         return EXIT_OK
 
 
@@ -156,4 +182,6 @@ ACTIONS = {
     "freeze": CommandInfo(__name__, "a training checkpoint's graph with its variables as constants, as a .pb "
                                     "(needs voicestudio[train])", "Freeze"),
     "tensors": CommandInfo(__name__, "the model's tensors and their values on an audio file", "Tensors"),
+    "use": CommandInfo(__name__, "the project's default model (builtin, or a .tflite): shown, or set for everyone",
+                       "Use"),
 }
