@@ -25,6 +25,7 @@ import numpy as np
 
 from voicestudio.errors import ModelError, VoiceStudioError
 from voicestudio.model.card import ModelCard, card_path_for, default_card_for, load_card
+from voicestudio.model.tf_source import _first_line  # the one-line reason of a runtime or TensorFlow error
 
 ROLES = ("input", "activation", "output", "constant")
 
@@ -400,8 +401,3 @@ def card_for(reader: TensorReader) -> ModelCard:
     outputs = [t for t in reader.tensors if t.role == "output"]
     card = default_card_for(list(reader.input.shape), list(outputs[0].shape) if outputs else [-1, 1])
     return card if card is not None else ModelCard()
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

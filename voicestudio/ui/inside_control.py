@@ -154,8 +154,6 @@ class InsideControl(QObject):
         if key != self._wanted:
             return  # an older request
         loaded = self.window.clips.loaded
-        if self._readers and self.panel.layers.count() <= 1:
-            self.panel.set_layers(next(iter(self._readers.values())).activations)
         self.shown = inside
         self.panel.show_inside(inside, Path(loaded.clip.path).name, len(self.starts), self.index)
         self._draw_overlay()
