@@ -31,6 +31,7 @@ and numpy<2) and ``--arm`` (the emulated aarch64 Python the device tests use).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -47,47 +48,63 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from voicestudio.model.robust import build_robust_model, coefficient_scale, to_tflite_float_front  # noqa: E402
 
 
-def train_robust(corpus: Path, out: Path, epochs: int, augment_copies: int, *, name: str = "voice-detector-v2-prototype",
-                 provenance: dict | None = None):
+def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector-v2-prototype",
+                 provenance: dict | None = None, data=None, from_keras: Path | None = None):
     """Train with ``voicestudio.model.train.train``, the graph swapped for the robust one.
 
-    The swap is a prototype's shortcut: the scale is computed from the training windows
-    the first time the network is built (train() builds it after the window sets).
+    ``data``: window sets computed already (``experiment.py``'s cache); ``from_keras``: skip the
+    fitting and write the models and cards of a network trained already on the same data.
     """
     import voicestudio.model.train as train_module
-    from voicestudio.files import write_atomically
+    from voicestudio.audio.features import FeatureSpec
 
-    original_build_window_set = train_module.build_window_set
-    seen: dict = {}
+    spec = FeatureSpec()
+    data = data or train_module.prepare_data(corpus, spec, config)
+    provenance = provenance or {"built_by": "python training/robust_graph.py train"}
+    with robust_graph_swapped(out, coefficient_scale(data.train.images)):
+        if from_keras is None:
+            result = train_module.train(corpus, out, spec=spec, config=config, name=name, provenance=provenance,
+                                        data=data)
+        else:
+            import tensorflow as tf
 
-    def remember_first_set(*args, **kwargs):
-        windows = original_build_window_set(*args, **kwargs)
-        seen.setdefault("train", windows.images)  # the first set built is the training set
-        return windows
+            from voicestudio.model.robust import normalisation_layer
 
-    def build(spec, width=32):
-        return build_robust_model(spec, width, coefficient_scale(seen["train"]))
-
-    original_to_tflite = train_module.to_tflite
-
-    def to_tflite_and_float_front(model, spec, *, quantize="none", representative=None):
-        if quantize == "int8":  # the variant to compare, written beside the int8 model, and the Keras model
-            variant = out.with_name(out.stem + "-int8-float-front.tflite")
-            write_atomically(variant, to_tflite_float_front(model, representative))
-            model.save(out.with_suffix(".keras"))
-        return original_to_tflite(model, spec, quantize=quantize, representative=representative)
-
-    train_module.build_window_set = remember_first_set
-    train_module.build_model = build
-    train_module.to_tflite = to_tflite_and_float_front
-    config = train_module.TrainConfig(epochs=epochs, augment_copies=augment_copies)
-    result = train_module.train(corpus, out, config=config, name=name,
-                                provenance=provenance or {"built_by": "python training/robust_graph.py train"})
+            normalisation_layer()  # registers the layer class the saved model names
+            model = tf.keras.models.load_model(from_keras)
+            result = train_module.finish(model, {}, data, out, data_dir=corpus, spec=spec, config=config, name=name,
+                                         provenance=provenance)
     card = json.loads(result.int8_path.with_suffix(".json").read_text())  # the variant shares the int8 card
     card["name"] += "-float-front"
     out.with_name(out.stem + "-int8-float-front.json").write_text(json.dumps(card, indent=2))
     print(json.dumps(result.card["metrics"], indent=2))
     return result
+
+
+@contextlib.contextmanager
+def robust_graph_swapped(out: Path, scale: np.ndarray):
+    """``train``'s network swapped for the robust one (normalised by ``scale``); its int8 conversion also
+    writes the "float front" variant and the Keras model beside ``out``."""
+    import voicestudio.model.train as train_module
+    from voicestudio.files import write_atomically
+
+    original_build, original_to_tflite = train_module.build_model, train_module.to_tflite
+
+    def build(spec, width=32):
+        return build_robust_model(spec, width, scale)
+
+    def to_tflite_and_float_front(model, spec, *, quantize="none", representative=None):
+        if quantize == "int8":
+            write_atomically(out.with_name(out.stem + "-int8-float-front.tflite"),
+                             to_tflite_float_front(model, representative))
+            model.save(out.with_suffix(".keras"))
+        return original_to_tflite(model, spec, quantize=quantize, representative=representative)
+
+    train_module.build_model, train_module.to_tflite = build, to_tflite_and_float_front
+    try:
+        yield
+    finally:
+        train_module.build_model, train_module.to_tflite = original_build, original_to_tflite
 
 
 # The checks -----------------------------------------------------------------------------
@@ -244,6 +261,7 @@ def main(argv=None) -> int:
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--augment-copies", type=int, default=3)
+    t.add_argument("--group-balance", type=float, default=0.0, help="see TrainConfig.group_balance")
     c = commands.add_parser("check", help="op versions, hostile inputs, external windows, aarch64 2.14")
     c.add_argument("model", type=Path)
     c.add_argument("--float-model", type=Path, help="its float twin, for the agreement figures")
@@ -253,7 +271,10 @@ def main(argv=None) -> int:
                    help="also run with this Python's tflite_runtime (e.g. a venv with tflite-runtime==2.14.0)")
     args = parser.parse_args(argv)
     if args.command == "train":
-        train_robust(args.corpus, args.out, args.epochs, args.augment_copies)
+        from voicestudio.model.train import TrainConfig
+
+        train_robust(args.corpus, args.out, TrainConfig(epochs=args.epochs, augment_copies=args.augment_copies,
+                                                        group_balance=args.group_balance))
         return 0
     runtimes = args.tflite_python + ([arm_python_command()] if args.arm else [])
     return check(args.model, args.float_model, args.work, runtimes)

@@ -40,6 +40,10 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path("/tmp/voicestudio-corpus"))
     parser.add_argument("--epochs", type=int, default=14)
     parser.add_argument("--augment-copies", type=int, default=1)
+    parser.add_argument("--group-balance", type=float, default=0.0,
+                        help="weigh small source groups up (voicestudio.model.train.TrainConfig.group_balance)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cards-only", action="store_true", help="write the cards and copy models from --from")
@@ -57,9 +61,14 @@ def main() -> int:
     if not args.cards_only:
         from robust_graph import train_robust
 
+        from voicestudio.model.train import TrainConfig
+
         trained = args.work / "training-output"  # not under resources/: only the shipped files go there
         trained.mkdir(parents=True, exist_ok=True)
-        train_robust(args.corpus, trained / args.out.name, args.epochs, args.augment_copies, name="voice-detector")
+        config = TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
+                             group_balance=args.group_balance, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate)
+        train_robust(args.corpus, trained / args.out.name, config, name="voice-detector")
     if trained is None:
         parser.error("--cards-only needs --from DIR")
     ship(trained, args.out, args.corpus, args.work, peer_json=args.peer_json)

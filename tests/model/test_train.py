@@ -29,11 +29,12 @@ def tiny_set(root, per_class=12):
 def test_train_cli_writes_models_that_predict(tmp_path, capsys):
     data = tiny_set(tmp_path / "data")
     out = tmp_path / "model" / "tiny.tflite"
-    code = main(["--json", "train", str(data), str(out), "--epochs", "3", "--seed", "1"])
+    code = main(["--json", "train", str(data), str(out), "--epochs", "3", "--seed", "1", "--group-balance", "0.5"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["feature_spec"]["sample_rate"] == SR and card["metrics"]["validation"]["n"] > 0
+    assert card["training"]["group_balance"] == 0.5 and card["clip_score"] in ("max", "top2_mean")
     assert result["int8_model"].endswith("tiny-int8.tflite")
     for model in (out, out.with_name("tiny-int8.tflite")):
         detector = Detector(model)

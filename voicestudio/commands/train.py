@@ -26,6 +26,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: 30, or 10 with --from-project")
     parser.add_argument("--seed", type=int, default=0, help="training seed, and with --from-project the export's "
                         "split seed (default 0, as export's)")
+    parser.add_argument("--group-balance", type=float, default=0.0, metavar="A",
+                        help="weigh each window 1 / (windows of its source group)^A within its class, so a few large "
+                        "sources do not outvote many small ones (default 0: all alike; the built-in model used 0.5)")
     parser.add_argument("--name", default=None, help="the model's name (default: voice-detector, or OUT's stem)")
 
 
@@ -38,7 +41,10 @@ def run(args) -> int:
         raise UsageError("--base, --consensus and --annotator go with --from-project")
     from voicestudio.model.train import TrainConfig, train
 
-    config = TrainConfig(epochs=30 if args.epochs is None else args.epochs, seed=args.seed)
+    if args.group_balance < 0:
+        raise UsageError("--group-balance must be 0 or more")
+    config = TrainConfig(epochs=30 if args.epochs is None else args.epochs, seed=args.seed,
+                         group_balance=args.group_balance)
     # Training logs (ours, Keras', the converter's) are progress: stderr, so stdout is the result.
     with contextlib.redirect_stdout(sys.stderr):
         result = train(args.data_dir, args.out, config=config, name=args.name or "voice-detector")
@@ -56,6 +62,8 @@ def run(args) -> int:
 def run_from_project(args) -> int:
     if args.out is not None:
         raise UsageError("DATA_DIR and --from-project exclude each other: give only OUT.tflite")
+    if args.group_balance:
+        raise UsageError("--group-balance goes with DATA_DIR (a project's clips are weighed by class)")
     out = args.data_dir  # the one positional is OUT
     from voicestudio.dataset.project_training import train_from_project
 

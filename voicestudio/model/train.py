@@ -68,6 +68,10 @@ class TrainConfig:
     test_fraction: float = 0.15
     width: int = 32  # channels of the first block; the model has well under 500k parameters
     augment_copies: int = 3  # augmented variants per training clip (0: none)
+    # Each window weighs 1 / (windows of its source group) ** group_balance within its class:
+    # 0 weighs every window alike, so hours of calm dialogue from one package outvote a few
+    # hundred shouts and cries from another; 0.5 lets the small groups be heard.
+    group_balance: float = 0.0
 
 
 # Finding the data ---------------------------------------------------------------
@@ -267,6 +271,21 @@ def default_augmenter(train_files: list[LabelledFile], spec: FeatureSpec, config
     return Augmenter(backgrounds, spec.sample_rate, copies=config.augment_copies, seed=config.seed)
 
 
+def window_weights(windows: WindowSet, group_balance: float = 0.0) -> np.ndarray:
+    """Per-window loss weights: both classes weigh the same in total; within a class a window
+    weighs 1 / (windows of its source group) ** group_balance (0: all alike)."""
+    groups = np.array([f.group for f in windows.files])[windows.file_index]
+    weights = np.zeros(len(windows.labels), np.float32)
+    for label in (0, 1):
+        mine = windows.labels == label
+        if not mine.any():
+            continue
+        _, group_of, sizes = np.unique(groups[mine], return_inverse=True, return_counts=True)
+        within = 1.0 / sizes[group_of].astype(np.float64) ** group_balance
+        weights[mine] = within / within.sum() * len(windows.labels) / 2.0
+    return weights
+
+
 @dataclass
 class TrainResult:
     model_path: Path
@@ -275,23 +294,59 @@ class TrainResult:
     history: dict
 
 
-def pool_file_scores(probabilities: np.ndarray, file_index: np.ndarray, n_files: int) -> dict[int, float]:
-    """Clip score = max over the clip's non-silent windows (the card's default rule)."""
-    scores: dict[int, float] = {}
-    for i, p in zip(file_index.tolist(), probabilities.tolist()):
-        scores[i] = max(scores.get(i, 0.0), p)
-    return scores
+CLIP_RULES = ("max", "top2_mean")  # the clip score rules training chooses between, on validation
 
 
-def evaluate_clips(predict, windows: WindowSet, threshold: float | None = None) -> dict:
-    probabilities = predict(windows.images)
-    scores = pool_file_scores(probabilities, windows.file_index, len(windows.files))
+def pool_file_scores(probabilities: np.ndarray, file_index: np.ndarray, n_files: int,
+                     rule: str = "max") -> dict[int, float]:
+    """Each clip's score from its non-silent windows' probabilities, by the detector's own rule."""
+    from voicestudio.model.detector import clip_score
+
+    order = np.argsort(file_index, kind="stable")
+    files, starts = np.unique(file_index[order], return_index=True)
+    groups = np.split(np.asarray(probabilities)[order], starts[1:])
+    return {int(f): clip_score(g, rule) for f, g in zip(files, groups)}
+
+
+def evaluate_clips(predict, windows: WindowSet, threshold: float | None = None, rule: str = "max",
+                   probabilities: np.ndarray | None = None) -> dict:
+    if probabilities is None:
+        probabilities = predict(windows.images)
+    scores = pool_file_scores(probabilities, windows.file_index, len(windows.files), rule)
     indices = sorted(scores)
     labels = np.array([windows.files[i].label == "human" for i in indices])
     values = np.array([scores[i] for i in indices])
     if threshold is None:
         threshold = best_balanced_threshold(labels, values)
     return binary_report(labels, values, threshold)
+
+
+@dataclass
+class TrainingData:
+    """The files by split and their window sets: built once by ``prepare_data`` (or loaded from a cache)."""
+
+    by_split: dict[str, list[LabelledFile]]
+    train: WindowSet
+    val: WindowSet
+    test: WindowSet | None
+
+
+def prepare_data(data_dir, spec: FeatureSpec, config: TrainConfig, *, augment=None, report=print) -> TrainingData:
+    """Split the set by source group and compute every split's windows (training's with augmentation)."""
+    seed_everything(config.seed)
+    files = split_training_files(find_labelled_files(data_dir), config)
+    by_split = {s: [f for f in files if f.split == s] for s in SPLITS}
+    if not by_split["train"]:
+        raise VoiceStudioError(f"{data_dir}: no training files")
+    val_files = by_split["val"] or by_split["test"] or by_split["train"]
+    report(", ".join(f"{s}: {len(by_split[s])} files" for s in SPLITS))
+    if augment is None and config.augment_copies:
+        augment = default_augmenter(by_split["train"], spec, config, report)
+    train_set = build_window_set(by_split["train"], spec, augment=augment, report=report)
+    val_set = build_window_set(val_files, spec, report=report)
+    test_set = build_window_set(by_split["test"], spec, report=report) if by_split["test"] else None
+    report(f"windows: train {len(train_set.labels)}, val {len(val_set.labels)}")
+    return TrainingData(by_split, train_set, val_set, test_set)
 
 
 def train(
@@ -304,54 +359,56 @@ def train(
     name: str = "voice-detector",
     provenance: dict | None = None,
     report=print,
+    data: TrainingData | None = None,
 ) -> TrainResult:
-    """Train on a folder-per-class set; write ``out_path`` (float32), its int8 twin and cards."""
+    """Train on a folder-per-class set; write ``out_path`` (float32), its int8 twin and cards.
+
+    ``data``: the window sets already computed (``training/experiment.py`` caches them), else built here.
+    """
     tf = _tf()
+    data = data or prepare_data(data_dir, spec, config, augment=augment, report=report)
     seed_everything(config.seed)
-    files = split_training_files(find_labelled_files(data_dir), config)
-    by_split = {s: [f for f in files if f.split == s] for s in SPLITS}
-    if not by_split["train"]:
-        raise VoiceStudioError(f"{data_dir}: no training files")
-    val_files = by_split["val"] or by_split["test"] or by_split["train"]
-    report(", ".join(f"{s}: {len(by_split[s])} files" for s in SPLITS))
-
-    if augment is None and config.augment_copies:
-        augment = default_augmenter(by_split["train"], spec, config, report)
-    train_set = build_window_set(by_split["train"], spec, augment=augment, report=report)
-    val_set = build_window_set(val_files, spec, report=report)
-    test_set = build_window_set(by_split["test"], spec, report=report) if by_split["test"] else None
-    report(f"windows: train {len(train_set.labels)}, val {len(val_set.labels)}")
-
     model = build_model(spec, config.width)
-    counts = np.bincount(train_set.labels, minlength=2)
-    class_weight = {c: len(train_set.labels) / (2.0 * max(counts[c], 1)) for c in (0, 1)}
     model.compile(
         optimizer=tf.keras.optimizers.Adam(config.learning_rate),
         loss=tf.keras.losses.BinaryCrossentropy(label_smoothing=0.05),
         metrics=[tf.keras.metrics.AUC(name="auc")],
     )
     history = model.fit(
-        train_set.images[..., None], train_set.labels.astype(np.float32),
-        validation_data=(val_set.images[..., None], val_set.labels.astype(np.float32)),
-        epochs=config.epochs, batch_size=config.batch_size, class_weight=class_weight, verbose=2,
+        data.train.images[..., None], data.train.labels.astype(np.float32),
+        sample_weight=window_weights(data.train, config.group_balance),
+        validation_data=(data.val.images[..., None], data.val.labels.astype(np.float32)),
+        epochs=config.epochs, batch_size=config.batch_size, verbose=2,
         callbacks=[
             tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=6, restore_best_weights=True),
             tf.keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max", factor=0.5, patience=3),
         ],
     )
+    return finish(model, {k: [float(v) for v in vals] for k, vals in history.history.items()}, data, out_path,
+                  data_dir=data_dir, spec=spec, config=config, name=name, provenance=provenance, report=report)
 
+
+def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec: FeatureSpec, config: TrainConfig,
+           name: str, provenance: dict | None, report=print) -> TrainResult:
+    """Choose the clip rule and threshold on validation, score the test split, write both models and cards."""
     def predict(images):
         return model.predict(images[..., None], batch_size=256, verbose=0)[:, 0]
 
-    # The threshold is the one with the best balanced accuracy on validation
-    # clips (grouped apart from training); test clips are scored at it.
-    val_metrics = evaluate_clips(predict, val_set)
+    # The clip rule is the one with the best validation AUC (ties: max); the threshold the one
+    # with the best balanced accuracy on validation clips (grouped apart from training).
+    val_probabilities = predict(data.val.images)
+    by_rule = {r: evaluate_clips(predict, data.val, rule=r, probabilities=val_probabilities) for r in CLIP_RULES}
+    rule = max(CLIP_RULES, key=lambda r: (by_rule[r]["roc_auc"], r == "max"))
+    val_metrics = by_rule[rule]
     threshold = val_metrics["threshold"]
-    val_metrics["at_0.5"] = evaluate_clips(predict, val_set, 0.5)["balanced_accuracy"]
+    val_metrics["at_0.5"] = evaluate_clips(predict, data.val, 0.5, rule, val_probabilities)["balanced_accuracy"]
+    val_metrics["clip_rules"] = {r: {k: m[k] for k in ("roc_auc", "balanced_accuracy", "threshold")}
+                                 for r, m in by_rule.items()}
     metrics = {"validation": val_metrics}
-    if test_set is not None:
-        metrics["test"] = evaluate_clips(predict, test_set, threshold)
+    if data.test is not None:
+        metrics["test"] = evaluate_clips(predict, data.test, threshold, rule)
     report(f"metrics: {dumps(metrics)}")
+    train_set, val_set, by_split = data.train, data.val, data.by_split
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -371,14 +428,16 @@ def train(
         "feature_spec": spec.to_dict(),
         "input_layout": "NHWC",
         "output": "sigmoid",
-        "clip_score": "max",
+        "clip_score": rule,
         "training": {
             "data_dir": str(data_dir),
             "files": {s: len(by_split[s]) for s in SPLITS},
             "groups": {s: len({f.group for f in by_split[s]}) for s in SPLITS},
             "windows": {"train": int(len(train_set.labels)), "val": int(len(val_set.labels))},
-            "epochs_run": len(history.history.get("loss", [])),
+            "epochs_run": len(history.get("loss", [])),
             "seed": config.seed,
+            "augment_copies": config.augment_copies,
+            "group_balance": config.group_balance,
             "parameters": int(model.count_params()),
             **(provenance or {}),
         },
@@ -390,4 +449,4 @@ def train(
             path.with_suffix(".json"),
             dumps({**card, "name": name if quantization == "float32" else f"{name}-int8", "quantization": quantization}),
         )
-    return TrainResult(out_path, int8_path, card, {k: [float(v) for v in vals] for k, vals in history.history.items()})
+    return TrainResult(out_path, int8_path, card, history)

@@ -1,0 +1,121 @@
+"""Compare training settings on window sets computed once: the measurement behind the shipped model.
+
+Computing the augmented windows of the wider corpus takes ~10 min of the ~60 a training run
+needs; caching them lets several settings be tried on the very same windows, and the model
+written is exactly what ``train_default.py`` would write with those settings (the same
+``voicestudio.model.train.train``, split, augmentation seed and robust graph).
+
+    python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
+    python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
+        [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--from-keras K.keras]
+        [--work /work/corpus-work]
+
+``train`` writes the float model, its int8 twins and cards like ``robust_graph.py train``, then
+(with --work) scores both float and float-front int8 on the external set and appends a line to
+``DIR/../experiments.jsonl``. The clip rule and the threshold are chosen on validation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from voicestudio.audio.features import FeatureSpec  # noqa: E402
+from voicestudio.model import train as train_module  # noqa: E402
+
+SETS = ("train", "val", "test")
+
+
+def prepare(corpus: Path, out: Path, config) -> None:
+    """Compute the split's window sets once and save them (float32 images, labels, file indices)."""
+    data = train_module.prepare_data(corpus, FeatureSpec(), config)
+    arrays = {}
+    for name in SETS:
+        windows = getattr(data, name)
+        arrays.update({f"{name}_images": windows.images, f"{name}_labels": windows.labels,
+                       f"{name}_file": windows.file_index})
+    np.savez(out, augment_copies=config.augment_copies, seed=config.seed, **arrays)
+
+
+def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
+    """The cached window sets with their files (the split is recomputed: it is deterministic)."""
+    saved = np.load(cache)
+    files = train_module.split_training_files(train_module.find_labelled_files(corpus), config)
+    by_split = {s: [f for f in files if f.split == s] for s in train_module.SPLITS}
+    sets = {}
+    for name in SETS:
+        labels, index = saved[f"{name}_labels"], saved[f"{name}_file"]
+        files_here = by_split[name]
+        expected = np.array([train_module.CLASSES.index(files_here[i].label) for i in index])
+        if len(index) and (index.max() >= len(files_here) or not np.array_equal(expected, labels)):
+            raise SystemExit(f"{cache}: its {name} windows do not match {corpus}'s split (another corpus or seed?)")
+        sets[name] = train_module.WindowSet(saved[f"{name}_images"], labels, index, files_here)
+    return train_module.TrainingData(by_split, sets["train"], sets["val"], sets["test"])
+
+
+def external_scores(models: dict[str, Path], work: Path) -> dict:
+    import evaluate_external
+
+    found = {}
+    for label, model in models.items():
+        report = evaluate_external.evaluate(model, work, report=lambda *_: None)
+        found[label] = {k: report[k] for k in ("roc_auc", "balanced_accuracy", "threshold", "by_source")}
+        found[label]["failed_clips"] = len(report["failed"])
+    return found
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("prepare", help="compute and cache the window sets")
+    t = commands.add_parser("train", help="train one setting on the cached windows")
+    t.add_argument("cache", type=Path)
+    t.add_argument("--group-balance", type=float, default=0.5)
+    t.add_argument("--epochs", type=int, default=12)
+    t.add_argument("--batch-size", type=int, default=256)
+    t.add_argument("--learning-rate", type=float, default=4e-3)
+    t.add_argument("--from-keras", type=Path, help="a network trained already on this cache: write its models only")
+    t.add_argument("--work", type=Path, help="package cache of the external set: score the models on it")
+    for sub in (p, t):
+        sub.add_argument("--corpus", type=Path, required=True)
+        sub.add_argument("--out", type=Path, required=True)
+        sub.add_argument("--augment-copies", type=int, default=2)
+        sub.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed))
+        return 0
+
+    from robust_graph import train_robust
+
+    config = train_module.TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
+                                      group_balance=args.group_balance, batch_size=args.batch_size,
+                                      learning_rate=args.learning_rate)
+    data = load(args.cache, args.corpus, config)
+    started = time.time()
+    result = train_robust(args.corpus, args.out, config, name="voice-detector", data=data, from_keras=args.from_keras,
+                          provenance={"built_by": "python training/experiment.py train (train_default.py's "
+                                                  "training, on cached windows)"})
+    line = {"settings": {k: v for k, v in vars(config).items()}, "from_keras": str(args.from_keras or ""),
+            "seconds": round(time.time() - started), "out": str(args.out), "metrics": result.card["metrics"],
+            "clip_score": result.card["clip_score"]}
+    if args.work is not None:
+        line["external"] = external_scores(
+            {"float32": args.out, "int8 float front": args.out.with_name(args.out.stem + "-int8-float-front.tflite")},
+            args.work)
+    with open(args.out.parent.parent / "experiments.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(line, default=train_module.json_default) + "\n")
+    print(json.dumps({k: line[k] for k in ("clip_score", "external") if k in line}, indent=1,
+                     default=train_module.json_default))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
