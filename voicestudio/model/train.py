@@ -297,8 +297,7 @@ class TrainResult:
 CLIP_RULES = ("max", "top2_mean")  # the clip score rules training chooses between, on validation
 
 
-def pool_file_scores(probabilities: np.ndarray, file_index: np.ndarray, n_files: int,
-                     rule: str = "max") -> dict[int, float]:
+def pool_file_scores(probabilities: np.ndarray, file_index: np.ndarray, rule: str = "max") -> dict[int, float]:
     """Each clip's score from its non-silent windows' probabilities, by the detector's own rule."""
     from voicestudio.model.detector import clip_score
 
@@ -312,7 +311,7 @@ def evaluate_clips(predict, windows: WindowSet, threshold: float | None = None, 
                    probabilities: np.ndarray | None = None) -> dict:
     if probabilities is None:
         probabilities = predict(windows.images)
-    scores = pool_file_scores(probabilities, windows.file_index, len(windows.files), rule)
+    scores = pool_file_scores(probabilities, windows.file_index, rule)
     indices = sorted(scores)
     labels = np.array([windows.files[i].label == "human" for i in indices])
     values = np.array([scores[i] for i in indices])
