@@ -18,6 +18,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -47,6 +48,9 @@ def prepare(corpus: Path, out: Path, config) -> None:
 def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
     """The cached window sets with their files (the split is recomputed: it is deterministic)."""
     saved = np.load(cache)
+    if "augment_copies" in saved and int(saved["augment_copies"]) != config.augment_copies:
+        raise SystemExit(f"{cache}: prepared with --augment-copies {int(saved['augment_copies'])}, "
+                         f"not {config.augment_copies}")
     files = train_module.split_training_files(train_module.find_labelled_files(corpus), config)
     by_split = {s: [f for f in files if f.split == s] for s in train_module.SPLITS}
     sets = {}
@@ -103,7 +107,7 @@ def main(argv=None) -> int:
     result = train_robust(args.corpus, args.out, config, name="voice-detector", data=data, from_keras=args.from_keras,
                           provenance={"built_by": "python training/experiment.py train (train_default.py's "
                                                   "training, on cached windows)"})
-    line = {"settings": {k: v for k, v in vars(config).items()}, "from_keras": str(args.from_keras or ""),
+    line = {"settings": dataclasses.asdict(config), "from_keras": str(args.from_keras or ""),
             "seconds": round(time.time() - started), "out": str(args.out), "metrics": result.card["metrics"],
             "clip_score": result.card["clip_score"]}
     if args.work is not None:

@@ -59,7 +59,8 @@ def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector
     from voicestudio.audio.features import FeatureSpec
 
     spec = FeatureSpec()
-    data = data or train_module.prepare_data(corpus, spec, config)
+    if data is None:
+        data = train_module.prepare_data(corpus, spec, config)
     provenance = provenance or {"built_by": "python training/robust_graph.py train"}
     with robust_graph_swapped(out, coefficient_scale(data.train.images)):
         if from_keras is None:

@@ -365,7 +365,8 @@ def train(
     ``data``: the window sets already computed (``training/experiment.py`` caches them), else built here.
     """
     tf = _tf()
-    data = data or prepare_data(data_dir, spec, config, augment=augment, report=report)
+    if data is None:
+        data = prepare_data(data_dir, spec, config, augment=augment, report=report)
     seed_everything(config.seed)
     model = build_model(spec, config.width)
     model.compile(
