@@ -3,8 +3,9 @@
 Run: python benchmarks/bench_model.py [--models A.tflite B.tflite] [--runs 200]
 
 Times one window per invoke (the on-device streaming case) and a batch of 64
-(the `score` case), after warm-up, median of --runs. The peer for scale is
-the same network in float32 at one thread.
+(the `score` case), after warm-up, median of --runs, the models in turn over
+--rounds rounds. The peer for scale is the first model at one thread (give the
+previous model after the new one to compare them).
 """
 
 from __future__ import annotations
@@ -23,19 +24,27 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", type=Path,
                         default=[DEFAULT_MODEL, DEFAULT_MODEL.with_name(DEFAULT_MODEL.stem + "-int8.tflite")])
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="every model is timed once per round, in turn, and the rounds' median kept: a shared "
+                        "machine's slow spells then fall on all models alike")
     args = parser.parse_args()
-    rows, reference = [], None
-    for model in args.models:
-        for threads in (1, 4):
-            detector = Detector(model, threads=threads)
-            images = np.random.default_rng(0).normal(-5, 20, (BATCH_WINDOWS, *detector.spec.image_shape))
-            single = median_window_ms(detector, images[:1].astype(np.float32), args.runs)
-            batched = median_window_ms(detector, images.astype(np.float32), max(5, args.runs // 20))
-            reference = reference or single
-            rows.append((model.name, model.stat().st_size / 1024, threads, single, batched, reference / single))
-    print(f"{'model':34} {'KiB':>6} {'threads':>7} {'ms/window (1)':>14} {'ms/window (64)':>15} {'vs float 1t':>11}")
-    for name, kib, threads, single, batched, ratio in rows:
-        print(f"{name:34} {kib:>6.0f} {threads:>7} {single:>14.3f} {batched:>15.4f} {ratio:>10.2f}x")
+    cases = [(model, threads) for model in args.models for threads in (1, 4)]
+    detectors = {case: Detector(case[0], threads=case[1]) for case in cases}
+    images = {case: np.random.default_rng(0).normal(-5, 20, (BATCH_WINDOWS, *d.spec.image_shape)).astype(np.float32)
+              for case, d in detectors.items()}
+    per_round = max(1, args.runs // args.rounds)
+    single, batched = {case: [] for case in cases}, {case: [] for case in cases}
+    for _ in range(args.rounds):
+        for case, detector in detectors.items():
+            single[case].append(median_window_ms(detector, images[case][:1], per_round))
+            batched[case].append(median_window_ms(detector, images[case], max(1, per_round // 20)))
+    reference = float(np.median(single[cases[0]]))
+    print(f"{'model':34} {'KiB':>6} {'threads':>7} {'ms/window (1)':>14} {'ms/window (64)':>15} {'vs first 1t':>11}")
+    for model, threads in cases:
+        one, many = float(np.median(single[model, threads])), float(np.median(batched[model, threads]))
+        name = model.name if len(args.models) == len({m.name for m in args.models}) else f"{model.parent.name}/{model.name}"
+        print(f"{name[-34:]:34} {model.stat().st_size / 1024:>6.0f} {threads:>7} {one:>14.3f} {many:>15.4f} "
+              f"{reference / one:>10.2f}x")
 
 
 if __name__ == "__main__":

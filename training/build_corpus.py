@@ -90,7 +90,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic sounds (default 0)")
     parser.add_argument("--synth-per-kind", type=int, default=30, help="synthetic clips per noise type (default 30)")
     parser.add_argument("--refresh", action="store_true", help="download a package again if apt has a newer version")
+    parser.add_argument("--instrument-notes", action="store_true",
+                        help="add the recorded notes of fluid-soundfont-gm as non-human (not in the default corpus)")
     args = parser.parse_args(argv)
+    packages = [*sources.PACKAGES, *(sources.INSTRUMENT_NOTES if args.instrument_notes else ())]
     work, out = args.work.resolve(), args.out.resolve()
     work.mkdir(parents=True, exist_ok=True)
     prepare_out(out)
@@ -104,7 +107,7 @@ def main(argv=None) -> int:
         print(f"SKIP {where}: {why}")
         provenance["skipped"].append({"file": where, "reason": why})
 
-    for name in sources.PACKAGES:
+    for name in packages:
         try:
             package = debsrc.fetch(name, work, refresh=args.refresh)
         except Exception as exc:  # never abort the whole build for one package
@@ -200,7 +203,7 @@ def main(argv=None) -> int:
             s["seconds"] += row["duration_s"]
             s["groups"].add(row["source_group"])
         licenses_used[row["package"]][row["license"]] += 1
-    for package in [*sources.PACKAGES, SYNTHETIC]:
+    for package in [*packages, SYNTHETIC]:
         target = provenance["packages"].get(package) if package != SYNTHETIC else provenance["synthetic"]
         if target is None:
             continue
@@ -225,7 +228,7 @@ def main(argv=None) -> int:
     print()
     print(f"{'label':9} {'package':25} {'groups':>6} {'files':>6} {'minutes':>8}")
     for label in (sources.HUMAN, sources.NONHUMAN):
-        for package in [*sources.PACKAGES, SYNTHETIC, "TOTAL"]:
+        for package in [*packages, SYNTHETIC, "TOTAL"]:
             s = stats.get((package, label))
             if s:
                 print(f"{label:9} {package:25} {len(s['groups']):>6} {s['files']:>6} {s['seconds'] / 60:>8.1f}")

@@ -7,9 +7,12 @@ written is exactly what ``train_default.py`` would write with those settings (th
 
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
-        [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--from-keras K.keras]
-        [--work /work/corpus-work]
+        [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--networks N]
+        [--network I | --from-keras K.keras|F.tflite [...]] [--work /work/corpus-work]
 
+``--network I`` fits only network I of ``--networks`` (seed + I, as ``train`` would) and saves it;
+``--from-keras`` then averages the saved networks into one graph, as ``--networks`` does in one go;
+a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file).
 ``train`` writes the float model, its int8 twins and cards like ``robust_graph.py train``, then
 (with --work) scores both float and float-front int8 on the external set and appends a line to
 ``DIR/../experiments.jsonl``. The clip rule and the threshold are chosen on validation only.
@@ -75,6 +78,23 @@ def external_scores(models: dict[str, Path], work: Path) -> dict:
     return found
 
 
+def network_recipes(paths: list[Path], config) -> list[dict]:
+    """How each averaged network was trained: a float ``.tflite`` as its card says; a ``.keras`` file
+    on this cache with this run's settings (``--network I`` saves them so)."""
+    recipes = []
+    for path in paths:
+        if path.suffix == ".tflite":
+            card = path.with_suffix(".json")
+            trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
+            keep = ("built_by", "seed", "augment_copies", "group_balance", "networks", "epochs_run")
+            recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
+        else:
+            recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
+                            **{k: getattr(config, k) for k in ("seed", "augment_copies", "group_balance", "epochs",
+                                                               "batch_size", "learning_rate")}})
+    return recipes
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,7 +105,12 @@ def main(argv=None) -> int:
     t.add_argument("--epochs", type=int, default=12)
     t.add_argument("--batch-size", type=int, default=256)
     t.add_argument("--learning-rate", type=float, default=4e-3)
-    t.add_argument("--from-keras", type=Path, help="a network trained already on this cache: write its models only")
+    t.add_argument("--networks", type=int, default=1, help="networks averaged in one graph (TrainConfig.networks)")
+    t.add_argument("--network", type=int, metavar="I",
+                   help="fit only network I of --networks (seed + I) and save it as OUT's stem-networkI.keras")
+    t.add_argument("--from-keras", type=Path, nargs="+",
+                   help="networks trained already on this split (several: averaged): write the models only; "
+                   "a .keras file trained on this cache with these settings, or a float .tflite with its card")
     t.add_argument("--work", type=Path, help="package cache of the external set: score the models on it")
     for sub in (p, t):
         sub.add_argument("--corpus", type=Path, required=True)
@@ -97,17 +122,32 @@ def main(argv=None) -> int:
         prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed))
         return 0
 
+    if args.network is not None and (args.from_keras or not 0 <= args.network < args.networks):
+        parser.error("--network I goes with --networks N (0 <= I < N), not with --from-keras")
     from robust_graph import train_robust
 
     config = train_module.TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
                                       group_balance=args.group_balance, batch_size=args.batch_size,
-                                      learning_rate=args.learning_rate)
+                                      learning_rate=args.learning_rate,
+                                      networks=len(args.from_keras) if args.from_keras else args.networks)
     data = load(args.cache, args.corpus, config)
+    if args.network is not None:  # one network of several, fitted apart (e.g. on another machine)
+        from robust_graph import coefficient_scale, robust_graph_swapped
+
+        with robust_graph_swapped(args.out, coefficient_scale(data.train.images)):
+            model, history = train_module.fit_network(data, FeatureSpec(), config, args.network)
+        path = args.out.with_name(f"{args.out.stem}-network{args.network}.keras")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+        print(f"wrote {path} ({len(history['loss'])} epochs; best validation AUC {max(history['val_auc']):.4f})")
+        return 0
     started = time.time()
     result = train_robust(args.corpus, args.out, config, name="voice-detector", data=data, from_keras=args.from_keras,
                           provenance={"built_by": "python training/experiment.py train (train_default.py's "
-                                                  "training, on cached windows)"})
-    line = {"settings": dataclasses.asdict(config), "from_keras": str(args.from_keras or ""),
+                                                  "training, on cached windows)",
+                                      **({"averaged": network_recipes(args.from_keras, config)} if args.from_keras
+                                         else {})})
+    line = {"settings": dataclasses.asdict(config), "from_keras": [str(p) for p in args.from_keras or ()],
             "seconds": round(time.time() - started), "out": str(args.out), "metrics": result.card["metrics"],
             "clip_score": result.card["clip_score"]}
     if args.work is not None:

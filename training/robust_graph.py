@@ -49,11 +49,12 @@ from voicestudio.model.robust import build_robust_model, coefficient_scale, to_t
 
 
 def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector-v2-prototype",
-                 provenance: dict | None = None, data=None, from_keras: Path | None = None):
+                 provenance: dict | None = None, data=None, from_keras: list[Path] | None = None):
     """Train with ``voicestudio.model.train.train``, the graph swapped for the robust one.
 
     ``data``: window sets computed already (``experiment.py``'s cache); ``from_keras``: skip the
-    fitting and write the models and cards of a network trained already on the same data.
+    fitting and write the models and cards of networks trained already on the same split (several:
+    averaged), each a ``.keras`` file or a float ``.tflite`` (``load_network``).
     """
     import voicestudio.model.train as train_module
     from voicestudio.audio.features import FeatureSpec
@@ -67,19 +68,29 @@ def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector
             result = train_module.train(corpus, out, spec=spec, config=config, name=name, provenance=provenance,
                                         data=data)
         else:
-            import tensorflow as tf
+            from voicestudio.model.robust import average_of
 
-            from voicestudio.model.robust import normalisation_layer
-
-            normalisation_layer()  # registers the layer class the saved model names
-            model = tf.keras.models.load_model(from_keras)
-            result = train_module.finish(model, {}, data, out, data_dir=corpus, spec=spec, config=config, name=name,
-                                         provenance=provenance)
+            model = average_of([load_network(path, data.val.images[:512]) for path in from_keras])
+            result = train_module.finish(model, {"networks": []}, data, out, data_dir=corpus, spec=spec,
+                                         config=config, name=name, provenance=provenance)
     card = json.loads(result.int8_path.with_suffix(".json").read_text())  # the variant shares the int8 card
     card["name"] += "-float-front"
     out.with_name(out.stem + "-int8-float-front.json").write_text(json.dumps(card, indent=2))
     print(json.dumps(result.card["metrics"], indent=2))
     return result
+
+
+def load_network(path: Path, images: np.ndarray):
+    """A trained network from its ``.keras`` file, or rebuilt from a float ``.tflite`` (checked on ``images``)."""
+    import tensorflow as tf
+
+    from voicestudio.model.from_tflite import rebuild_from_tflite
+    from voicestudio.model.robust import normalisation_layer
+
+    if Path(path).suffix == ".tflite":
+        return rebuild_from_tflite(path, images)
+    normalisation_layer()  # registers the layer class the saved model names
+    return tf.keras.models.load_model(path)
 
 
 @contextlib.contextmanager
@@ -263,6 +274,7 @@ def main(argv=None) -> int:
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--augment-copies", type=int, default=3)
     t.add_argument("--group-balance", type=float, default=0.0, help="see TrainConfig.group_balance")
+    t.add_argument("--networks", type=int, default=1, help="networks averaged in one graph (TrainConfig.networks)")
     c = commands.add_parser("check", help="op versions, hostile inputs, external windows, aarch64 2.14")
     c.add_argument("model", type=Path)
     c.add_argument("--float-model", type=Path, help="its float twin, for the agreement figures")
@@ -275,7 +287,8 @@ def main(argv=None) -> int:
         from voicestudio.model.train import TrainConfig
 
         train_robust(args.corpus, args.out, TrainConfig(epochs=args.epochs, augment_copies=args.augment_copies,
-                                                        group_balance=args.group_balance))
+                                                        group_balance=args.group_balance,
+                                                        networks=args.networks))
         return 0
     runtimes = args.tflite_python + ([arm_python_command()] if args.arm else [])
     return check(args.model, args.float_model, args.work, runtimes)

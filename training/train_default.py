@@ -11,7 +11,9 @@ the "float front" build: int8 CNN, normalisation kept in float (int8 AUC within 
 The cards carry the corpus's provenance and licences, the label policy, the held-out test split,
 and the external evaluation set's metrics (``evaluate_external.py``; clips fetched into --work).
 Needs `pip install -e '.[train]'` and Debian's apt-get. On a 2-core machine: the corpus about
-15 min (1.9 GB of packages, cached in --work), training about 15 min (14 epochs, early stopping).
+15 min (1.9 GB of packages, cached in --work), training about an hour (14 epochs of ~4.5 min, early
+stopping). The shipped models average this network and a second one (training/README.md,
+"Two networks averaged"); --networks N trains N networks with one setting and averages them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def main() -> int:
     parser.add_argument("--augment-copies", type=int, default=1)
     parser.add_argument("--group-balance", type=float, default=0.0,
                         help="weigh small source groups up (voicestudio.model.train.TrainConfig.group_balance)")
+    parser.add_argument("--networks", type=int, default=1,
+                        help="networks trained apart and averaged in one graph (TrainConfig.networks)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -67,11 +71,12 @@ def main() -> int:
         trained.mkdir(parents=True, exist_ok=True)
         config = TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
                              group_balance=args.group_balance, batch_size=args.batch_size,
-                             learning_rate=args.learning_rate)
+                             learning_rate=args.learning_rate, networks=args.networks)
         train_robust(args.corpus, trained / args.out.name, config, name="voice-detector")
     if trained is None:
         parser.error("--cards-only needs --from DIR")
-    ship(trained, args.out, args.corpus, args.work, peer_json=args.peer_json)
+    ship(trained, args.out, args.corpus, args.work, peer_json=args.peer_json,
+         built_by=None if args.cards_only else "python training/train_default.py")
     return 0
 
 
@@ -88,8 +93,12 @@ def card_corpus(provenance: dict) -> dict:
     return {"packages": packages, **{k: provenance[k] for k in ("synthetic", "counts", "totals") if k in provenance}}
 
 
-def ship(trained: Path, out: Path, corpus: Path, work: Path, *, peer_json: Path | None = None) -> None:
-    """Copy the float and float-front int8 models next to ``out`` with complete cards."""
+def ship(trained: Path, out: Path, corpus: Path, work: Path, *, peer_json: Path | None = None,
+         built_by: str | None = None) -> None:
+    """Copy the float and float-front int8 models next to ``out`` with complete cards.
+
+    ``built_by`` replaces the command the trained cards name (None: they keep it; --cards-only).
+    """
     from evaluate_external import evaluate
     from robust_graph import operator_versions
 
@@ -106,9 +115,10 @@ def ship(trained: Path, out: Path, corpus: Path, work: Path, *, peer_json: Path 
     for target, source in builds.items():
         card = json.loads(source.with_suffix(".json").read_text())
         card["name"] = target.stem
+        if built_by:
+            card["training"]["built_by"] = built_by
         card["training"].update({
             "data_dir": "training/build_corpus.py output (see corpus)",
-            "built_by": "python training/train_default.py",
             "label_policy": LABEL_POLICY,
             "corpus": card_corpus(provenance),
         })

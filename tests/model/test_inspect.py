@@ -73,7 +73,9 @@ def test_the_built_in_models(capsys):
     assert found.weight_bytes < float_model.weight_bytes / 2
     assert main(["model", "inspect", str(INT8_MODEL)]) == 0
     text = capsys.readouterr().out
-    assert "QUANTIZE (v1)" in text and re.search(r"\s6  CONV_2D \(v3\)", text) and "min_runtime_version: 1.14.0" in text
+    # two networks averaged: twice the convolutions, one ADD
+    assert "QUANTIZE (v1)" in text and re.search(r"\s12  CONV_2D \(v3\)", text) and "1  ADD (v2)" in text
+    assert "min_runtime_version: 1.14.0" in text
     assert main(["--json", "model", "inspect", str(DEFAULT_MODEL)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["kind"] == "tflite" and data["operator_total"] == float_model.operator_total

@@ -93,16 +93,20 @@ def test_the_builtin_model_layers_and_the_cli(clip, tmp_path, capsys):
     reader = open_reader(DEFAULT_MODEL)
     layers = reader.activations
     assert len(layers) > 10 and any(len(t.shape) == 4 and t.shape[-1] > 8 for t in layers)
-    assert main(["model", "tensors", str(DEFAULT_MODEL), str(clip), "--tensor", "global_average",
+    # The built-in model averages two networks: a name both have must say which.
+    assert main(["model", "tensors", str(DEFAULT_MODEL), str(clip), "--tensor", "global_average"]) == 1
+    assert "matches 2 tensors" in capsys.readouterr().err
+    assert main(["model", "tensors", str(DEFAULT_MODEL), str(clip), "--tensor", "member_0_1/global_average",
                  "--out", str(tmp_path / "npy")]) == 0
     text = capsys.readouterr().out
-    assert "re_lu_10_1/Relu6" in text and "global_average_pooling2d_1/Mean  [" in text and "(silent)" in text
+    assert "member_0_1/re_lu_10_1/Relu6" in text and "member_1_1/re_lu_10_1/Relu6" in text
+    assert "member_0_1/global_average_pooling2d_1/Mean  [" in text and "(silent)" in text
     pooled = np.load(next((tmp_path / "npy").glob("*global_average*.npy")))
     starts = np.load(tmp_path / "npy" / "window_starts_s.npy")
     assert pooled.shape == (len(starts), 256)
 
     # The pooled features equal the mean of the last convolution's activations, window by window.
-    last_conv = [t for t in layers if len(t.shape) == 4][-1]
+    last_conv = [t for t in layers if len(t.shape) == 4 and "member_0_1/" in t.name][-1]
     values = reader.run(audio_windows(clip, Detector(DEFAULT_MODEL).card).images[..., None], [last_conv.name])
     assert np.allclose(values[last_conv.name].mean(axis=(1, 2)), pooled, atol=1e-5)
 

@@ -74,3 +74,88 @@ def test_cached_windows_train_the_same_model_as_the_uncached_path(tmp_path):
     assert json.loads(again.with_suffix(".json").read_text())["metrics"] == cards[0]["metrics"]
     a, b = (Detector(p).predict_file(clip) for p in (cached, again))
     assert np.allclose(a.window_probs, b.window_probs, atol=1e-6, equal_nan=True)
+
+    # several: averaged; a float .tflite comes back as its network (here the same one twice: the mean is itself)
+    twice = tmp_path / "twice" / "models" / "voice-detector.tflite"
+    subprocess.run([sys.executable, str(script), "train", str(cache), "--corpus", str(corpus), "--out", str(twice),
+                    "--from-keras", str(cached), str(cached.with_suffix(".keras")), *settings], check=True,
+                   cwd=REPO, capture_output=True)
+    training = json.loads(twice.with_suffix(".json").read_text())["training"]
+    assert [n["file"] for n in training["averaged"]] == ["voice-detector.tflite", "voice-detector.keras"]
+    assert training["averaged"][0]["augment_copies"] == 1 and training["averaged"][1]["epochs"] == 12
+    assert training["networks"] == 2
+    c = Detector(twice).predict_file(clip)
+    assert np.allclose(a.window_probs, c.window_probs, atol=1e-5, equal_nan=True)
+
+
+@pytest.mark.slow
+def test_two_networks_are_averaged_in_one_file_that_runs_everywhere_and_rebuilds_for_fine_tuning(tmp_path):
+    """--networks 2: two networks trained apart (seeds 3 and 4), their mean in one .tflite; the int8 float
+    front keeps old operator versions; the fine-tuning rebuild of the pair equals the file."""
+    import tensorflow as tf
+
+    from voicestudio.audio.features import FeatureSpec
+    from voicestudio.audio.decode import load_audio
+    from voicestudio.model.windows import clip_windows
+    from voicestudio.model.from_tflite import keras_probabilities, rebuild_from_tflite
+    from voicestudio.model.robust import normalisation_layer
+
+    sys.path.insert(0, str(REPO / "training"))
+    from robust_graph import operator_versions, train_robust
+
+    corpus = tiny_set(tmp_path / "corpus", per_class=16)
+    out = tmp_path / "pair" / "voice-detector.tflite"
+    config = TrainConfig(epochs=2, seed=3, augment_copies=0, batch_size=16, networks=2)
+    result = train_robust(corpus, out, config, name="voice-detector")
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["networks"] == 2 and len(card["training"]["epochs_run"]) == 2
+    assert result.card["metrics"] == card["metrics"]
+
+    normalisation_layer()
+    pair = tf.keras.models.load_model(out.with_suffix(".keras"))
+    members = [pair.get_layer("member_0"), pair.get_layer("member_1")]
+    clip = corpus / "human" / "speaker1" / "u1.wav"
+    detector = Detector(out, threads=1)
+    images = np.concatenate([clip_windows(load_audio(p, sample_rate=16000).samples, FeatureSpec()) for p in
+                             (clip, corpus / "nonhuman" / "hiss" / "n1.wav")])
+    each = [keras_probabilities(m, images) for m in members]
+    assert np.max(np.abs(each[0] - each[1])) > 1e-3  # two different networks...
+    assert np.allclose(detector.invoke_images(images), (each[0] + each[1]) / 2, atol=1e-5)  # ...averaged
+
+    rebuilt = rebuild_from_tflite(out, images)  # raises unless it equals the file within 1e-4
+    assert len([layer for layer in rebuilt.layers if isinstance(layer, tf.keras.layers.Dense)]) == 2
+
+    int8 = out.with_name("voice-detector-int8-float-front.tflite")
+    versions, min_runtime = operator_versions(int8)
+    assert min_runtime == "1.14.0" and versions["ADD"] and versions["FULLY_CONNECTED"]
+    assert Detector(int8).predict_file(clip).clip_score >= 0.0
+
+
+
+@pytest.mark.slow
+def test_networks_fitted_apart_and_averaged_equal_the_networks_trained_in_one_go(tmp_path):
+    """experiment.py train --networks 2 --network I, then --from-keras: the model --networks 2 writes."""
+    corpus = tiny_set(tmp_path / "corpus", per_class=12)
+    script = REPO / "training" / "experiment.py"
+    settings = ["--corpus", str(corpus), "--augment-copies", "0", "--seed", "5"]
+    cache = tmp_path / "cache.npz"
+    run = [sys.executable, str(script)]
+    subprocess.run([*run, "prepare", "--out", str(cache), *settings], check=True, cwd=REPO, capture_output=True)
+    fit = [*run, "train", str(cache), "--epochs", "2", "--batch-size", "16", *settings]
+    together = tmp_path / "together" / "models" / "voice-detector.tflite"
+    subprocess.run([*fit, "--networks", "2", "--out", str(together)], check=True, cwd=REPO, capture_output=True)
+    apart = tmp_path / "apart" / "models" / "voice-detector.tflite"
+    for i in (0, 1):
+        subprocess.run([*fit, "--networks", "2", "--network", str(i), "--out", str(apart)], check=True, cwd=REPO,
+                       capture_output=True)
+    networks = [str(apart.with_name(f"voice-detector-network{i}.keras")) for i in (0, 1)]
+    subprocess.run([*fit, "--out", str(apart), "--from-keras", *networks], check=True, cwd=REPO, capture_output=True)
+
+    clip = corpus / "human" / "speaker1" / "u1.wav"
+    a, b = (Detector(p).predict_file(clip) for p in (together, apart))
+    assert np.allclose(a.window_probs, b.window_probs, atol=1e-5, equal_nan=True)
+    assert json.loads(apart.with_suffix(".json").read_text())["training"]["networks"] == 2
+
+    refused = subprocess.run([*fit, "--networks", "2", "--network", "2", "--out", str(apart)], cwd=REPO,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "0 <= I < N" in refused.stderr

@@ -28,7 +28,10 @@ def add_arguments(parser) -> None:
                         "split seed (default 0, as export's)")
     parser.add_argument("--group-balance", type=float, default=0.0, metavar="A",
                         help="weigh each window 1 / (windows of its source group)^A within its class, so a few large "
-                        "sources do not outvote many small ones (default 0: all alike; the built-in model used 0.5)")
+                        "sources do not outvote many small ones (default 0: all alike, as the built-in model was trained)")
+    parser.add_argument("--networks", type=int, default=1, metavar="N",
+                        help="train N networks apart (seeds SEED, SEED+1, ...) and average them in one model; each "
+                        "costs one training (default 1; the built-in model averages two)")
     parser.add_argument("--name", default=None, help="the model's name (default: voice-detector, or OUT's stem)")
 
 
@@ -43,8 +46,10 @@ def run(args) -> int:
 
     if args.group_balance < 0:
         raise UsageError("--group-balance must be 0 or more")
+    if args.networks < 1:
+        raise UsageError("--networks must be 1 or more")
     config = TrainConfig(epochs=30 if args.epochs is None else args.epochs, seed=args.seed,
-                         group_balance=args.group_balance)
+                         group_balance=args.group_balance, networks=args.networks)
     # Training logs (ours, Keras', the converter's) are progress: stderr, so stdout is the result.
     with contextlib.redirect_stdout(sys.stderr):
         result = train(args.data_dir, args.out, config=config, name=args.name or "voice-detector")
@@ -64,6 +69,8 @@ def run_from_project(args) -> int:
         raise UsageError("DATA_DIR and --from-project exclude each other: give only OUT.tflite")
     if args.group_balance:
         raise UsageError("--group-balance goes with DATA_DIR (a project's clips are weighed by class)")
+    if args.networks != 1:
+        raise UsageError("--networks goes with DATA_DIR (--from-project fine-tunes the base as it is)")
     out = args.data_dir  # the one positional is OUT
     from voicestudio.dataset.project_training import train_from_project
 

@@ -2,7 +2,8 @@
 
 The built-in model ships only as ``.tflite``; fine-tuning it needs its weights back in
 Keras. The file is read with ``voicestudio.model.flatbuffer`` (no interpreter: a delegate
-would hide the weights) and must be this graph, in order:
+would hide the weights) and must be this graph (once, or several times on the same input
+with the outputs averaged by ADD and MUL by a constant):
 
 - MEAN over frames, SUB, MUL by a constant: the coefficient normalisation
   (``robust.normalisation_layer``);
@@ -132,25 +133,17 @@ def _check_float(flat: FlatModel, path: Path) -> None:
                       + ("" if twin.is_file() else " (not beside it)"))
 
 
-def _normalisation_scale(flat: FlatModel, path: Path) -> tuple[np.ndarray, int]:
-    """The MUL constant of the MEAN, SUB, MUL front, and the tensor that front produces."""
-    if [op.name for op in flat.ops[:3]] != ["MEAN", "SUB", "MUL"]:
-        raise _refuse(path, "it does not start with the MEAN, SUB, MUL normalisation of the built-in family "
-                      f"(it starts {', '.join(op.name for op in flat.ops[:3])})")
-    mean, sub, mul = flat.ops[:3]
-    source = flat.inputs[0]
-    axes = flat.constant(mean.inputs[1])
-    if mean.inputs[0] != source or axes is None or axes.ravel().tolist() != [1] or \
-            sub.inputs != (source, mean.outputs[0]) or mul.inputs[0] != sub.outputs[0]:
-        raise _refuse(path, "its normalisation is not x - mean over frames, times a constant")
-    scale = flat.constant(mul.inputs[1])
-    if scale is None:
-        raise _refuse(path, "its normalisation scale is not a constant")
-    return scale.reshape(-1), mul.outputs[0]
+NORMALISATION = "its normalisation is not x - mean over frames, times a constant"
+ADD_FIELDS = MUL_FIELDS = {"activation": (0, "b", 0)}
 
 
 def rebuild_keras(path):
-    """The Keras model equal to the float ``.tflite`` at ``path`` (unchecked: see ``rebuild_from_tflite``)."""
+    """The Keras model equal to the float ``.tflite`` at ``path`` (unchecked: see ``rebuild_from_tflite``).
+
+    Operators are rebuilt in the file's order, each from tensors rebuilt before it, so several
+    networks on the same input come back as they are: the built-in pair is two networks whose
+    outputs an ADD and a MUL by 0.5 average (the converter shares their MEAN and SUB).
+    """
     from voicestudio.model.robust import normalisation_layer
     from voicestudio.model.train import _tf
 
@@ -161,16 +154,41 @@ def rebuild_keras(path):
     if len(flat.inputs) != 1 or len(flat.outputs) != 1:
         raise _refuse(path, f"it has {len(flat.inputs)} inputs and {len(flat.outputs)} outputs, not one each")
     _check_float(flat, path)
-    scale, current = _normalisation_scale(flat, path)
-    frames, coeffs, channels = flat.shape(flat.inputs[0])[1:]
+    if not flat.ops or flat.ops[0].name != "MEAN":
+        raise _refuse(path, "it does not start with the MEAN, SUB, MUL normalisation of the built-in family "
+                      f"(it starts {', '.join(op.name for op in flat.ops[:3])})")
+    source = flat.inputs[0]
+    frames, coeffs, channels = flat.shape(source)[1:]
     inputs = layers.Input((frames, coeffs, channels), name="features")
-    x = normalisation_layer()(scale, name="normalise")(inputs)
-    ops = flat.ops[3:]
-    for i, op in enumerate(ops):
-        where = f"operator {i + 3} ({op.name})"
-        if op.inputs[0] != current:
-            raise _refuse(path, f"{where} does not take the previous operator's output: not a chain of layers")
+    values: dict = {}  # tensor index -> the Keras tensor rebuilt for it
+    frame_means, centred = set(), set()  # tensors of the normalisation's MEAN and SUB
+    consumers = {t: op for op in flat.ops for t in op.inputs}
+    with_sigmoid = set()  # FULLY_CONNECTED outputs whose LOGISTIC is folded into the Dense layer
+    fronts = 0
+    for i, op in enumerate(flat.ops):
+        where = f"operator {i} ({op.name})"
         weights = [None if t < 0 else flat.constant(t) for t in op.inputs[1:]]
+        first, out = op.inputs[0], op.outputs[0]
+        if op.name == "MEAN" and first == source:  # the normalisation: x - mean over frames, times constants
+            if weights[0] is None or weights[0].ravel().tolist() != [1]:
+                raise _refuse(path, NORMALISATION)
+            frame_means.add(out)
+            continue
+        if op.name == "SUB":
+            if first != source or op.inputs[1] not in frame_means:
+                raise _refuse(path, NORMALISATION)
+            centred.add(out)
+            continue
+        if op.name == "MUL" and first in centred:
+            if weights[0] is None:
+                raise _refuse(path, "its normalisation scale is not a constant")
+            fronts += 1
+            name = "normalise" if fronts == 1 else f"normalise_{fronts}"
+            values[out] = normalisation_layer()(weights[0].reshape(-1), name=name)(inputs)
+            continue
+        if first not in values:
+            raise _refuse(path, f"{where} takes a tensor no rebuilt operator gives")
+        x = values[first]
         if op.name == "CONV_2D":
             o = _options(op, CONV_FIELDS)
             kernel, bias = weights[0], weights[1] if len(weights) > 1 else None
@@ -201,23 +219,28 @@ def rebuild_keras(path):
             activation = None
         elif op.name == "FULLY_CONNECTED":
             kernel, bias = weights[0], weights[1] if len(weights) > 1 else None
-            logistic = i + 1 < len(ops) and ops[i + 1].name == "LOGISTIC"
-            dense = layers.Dense(kernel.shape[0], activation="sigmoid" if logistic else None,
-                                 name="p_human" if logistic else None)
+            logistic = getattr(consumers.get(out), "name", None) == "LOGISTIC"
+            if logistic:
+                with_sigmoid.add(out)
+            dense = layers.Dense(kernel.shape[0], activation="sigmoid" if logistic else None)
             x = dense(x)
             dense.set_weights([kernel.T, np.zeros(kernel.shape[0], np.float32) if bias is None else bias])
             activation = _activation_layer(layers, _options(op, DENSE_FIELDS)["activation"], path, where)
-        elif op.name == "LOGISTIC" and i > 0 and ops[i - 1].name == "FULLY_CONNECTED":
-            activation = None  # folded into the Dense layer above
+        elif op.name == "LOGISTIC" and first in with_sigmoid:
+            activation = None  # folded into its Dense layer
+        elif op.name == "ADD" and op.inputs[1] in values:  # the pair's average: ADD, then MUL by 0.5
+            x = layers.Add()([x, values[op.inputs[1]]])
+            activation = _activation_layer(layers, _options(op, ADD_FIELDS)["activation"], path, where)
+        elif op.name == "MUL" and weights[0] is not None and weights[0].size == 1:
+            x = layers.Rescaling(float(weights[0].ravel()[0]))(x)
+            activation = _activation_layer(layers, _options(op, MUL_FIELDS)["activation"], path, where)
         else:
             raise _refuse(path, f"{where} is not one this family uses (CONV_2D, DEPTHWISE_CONV_2D, MEAN, "
-                          "FULLY_CONNECTED, LOGISTIC)")
-        if activation is not None:
-            x = activation(x)
-        current = op.outputs[0]
-    if current != flat.outputs[0]:
-        raise _refuse(path, "its last operator does not give the model's output")
-    return tf.keras.Model(inputs, x, name="voice_ds_cnn_v2")
+                          "FULLY_CONNECTED, LOGISTIC; ADD and MUL by a constant to average networks)")
+        values[out] = x if activation is None else activation(x)
+    if flat.outputs[0] not in values:
+        raise _refuse(path, "no rebuilt operator gives the model's output")
+    return tf.keras.Model(inputs, values[flat.outputs[0]], name="voice_ds_cnn_v2")
 
 
 def keras_probabilities(model, images: np.ndarray) -> np.ndarray:

@@ -96,3 +96,22 @@ def to_tflite_float_front(model, representative: np.ndarray) -> bytes:
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=samples,
                                                          debug_options=options)
     return debugger.get_nondebug_quantized_model()
+
+
+def average_of(members, name: str = "voice_ds_cnn_v2_mean"):
+    """One network whose output is the mean of the members' outputs (each keeps its own normalisation).
+
+    Two small networks trained apart make different mistakes; averaging their window
+    probabilities scores as the ensemble does, in one file and one invoke. One member is returned as is.
+    """
+    import tensorflow as tf
+
+    if len(members) == 1:
+        return members[0]
+    inputs = tf.keras.layers.Input(members[0].inputs[0].shape[1:], name="features")
+    outputs = []
+    for index, member in enumerate(members):
+        member.name = f"member_{index}"  # nested models need distinct names
+        outputs.append(member(inputs))
+    mean = tf.keras.layers.Average(name="p_human")(outputs)
+    return tf.keras.Model(inputs, mean, name=name)
