@@ -28,7 +28,8 @@ def add_arguments(parser) -> None:
                         "split seed (default 0, as export's)")
     parser.add_argument("--group-balance", type=float, default=0.0, metavar="A",
                         help="weigh each window 1 / (windows of its source group)^A within its class, so a few large "
-                        "sources do not outvote many small ones (default 0: all alike, as the built-in model was trained)")
+                        "sources do not outvote many small ones (default 0: all alike; the built-in model averages a network "
+                        "trained with 0 and one with 0.5)")
     parser.add_argument("--networks", type=int, default=1, metavar="N",
                         help="train N networks apart (seeds SEED, SEED+1, ...) and average them in one model; each "
                         "costs one training (default 1; the built-in model averages two)")
