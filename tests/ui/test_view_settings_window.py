@@ -140,11 +140,16 @@ def test_audit_plots_all_fit_at_1280_by_720(qtbot, open_window, project_file):
         bottom_right = widget.mapTo(viewport, widget.rect().bottomRight())
         return widget.isVisible() and viewport.rect().contains(top_left) and viewport.rect().contains(bottom_right)
 
+    def scored(audit) -> bool:
+        return audit.model is not None and not audit.model.labelled_unscored
+
     for page, widgets in ((0, (panel.matrix, panel.model_summary, panel.use_button, panel.write_button)),
                           (1, (panel.histogram, panel.roc, panel.pr))):
         panel.pages.setCurrentIndex(page)
-        qtbot.waitUntil(lambda: all(fully_visible(w) for w in widgets), timeout=5000)
-        assert scroll.verticalScrollBar().maximum() == 0  # nothing to scroll to
+        # Settled: while clips are still being scored the summary says so in one more line.
+        qtbot.waitUntil(lambda: all(fully_visible(w) for w in widgets) and scored(panel.audit),
+                        timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() == 0, timeout=5000)  # nothing to scroll to
         assert panel.minimumSizeHint().width() <= viewport.width()  # nothing cut at the right either
         for widget in widgets:
             assert widget.height() >= widget.minimumSizeHint().height() > 0
