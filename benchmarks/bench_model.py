@@ -39,10 +39,11 @@ def main() -> None:
             single[case].append(median_window_ms(detector, images[case][:1], per_round))
             batched[case].append(median_window_ms(detector, images[case], max(1, per_round // 20)))
     reference = float(np.median(single[cases[0]]))
+    same_names = len({m.name for m in args.models}) < len(args.models)  # then the folder tells them apart
     print(f"{'model':34} {'KiB':>6} {'threads':>7} {'ms/window (1)':>14} {'ms/window (64)':>15} {'vs first 1t':>11}")
     for model, threads in cases:
         one, many = float(np.median(single[model, threads])), float(np.median(batched[model, threads]))
-        name = model.name if len(args.models) == len({m.name for m in args.models}) else f"{model.parent.name}/{model.name}"
+        name = f"{model.parent.name}/{model.name}" if same_names else model.name
         print(f"{name[-34:]:34} {model.stat().st_size / 1024:>6.0f} {threads:>7} {one:>14.3f} {many:>15.4f} "
               f"{reference / one:>10.2f}x")
 

@@ -57,9 +57,8 @@ PACKAGES = (
 # tones and short notes were common false alarms, but a net trained with them scored lower on the external
 # set (training/README.md), so the default corpus leaves them out. One clip per sample of the bank;
 # voice-like presets left out (training/soundfont.py).
-INSTRUMENT_NOTES = (
-    "fluid-soundfont-gm",  # non-human: piano, strings, brass, reeds, pipes, organs, guitars, drums, ...
-)
+SOUNDFONT_PACKAGE = "fluid-soundfont-gm"  # non-human: piano, strings, brass, reeds, pipes, organs, guitars, drums, ...
+INSTRUMENT_NOTES = (SOUNDFONT_PACKAGE,)
 
 # Reserved for the independent evaluation of issue 16: never downloaded or used here.
 RESERVED = ("klettres-data", "hedgewars-data", "wesnoth", "alsa-utils")
@@ -570,7 +569,6 @@ def archived(package: str, root: Path, staging: Path) -> list[Item]:
     return items
 
 
-SOUNDFONT_PACKAGE = "fluid-soundfont-gm"
 SOUNDFONT_FILE = "usr/share/sounds/sf2/FluidR3_GM.sf2"
 
 
@@ -638,16 +636,17 @@ def _c4group_members(path: Path) -> dict[str, bytes]:
 
 
 def collect(package: str, root: Path, work: Path, version: str) -> list[Item]:
+    version = version.replace(":", "%3a")  # as in the .deb's file name: a safe folder name
     if package == "ktuberling-data":
         items = ktuberling(package, root)
     elif package == "gcompris-qt-data":
-        items = gcompris(package, root, work / "gcompris-rcc" / version.replace(":", "%3a"))
+        items = gcompris(package, root, work / "gcompris-rcc" / version)
     elif package in VOICE_PACKAGES:
         items = voices(package, root)
-    elif package == SOUNDFONT_PACKAGE:
-        items = soundfont_notes(package, root, work / "soundfont" / f"{package}_{version.replace(':', '%3a')}")
+    elif package in INSTRUMENT_NOTES:
+        items = soundfont_notes(package, root, work / "soundfont" / f"{package}_{version}")
     elif package in ARCHIVES:
-        items = archived(package, root, work / "archives" / f"{package}_{version.replace(':', '%3a')}")
+        items = archived(package, root, work / "archives" / f"{package}_{version}")
     else:
         items = plain(package, root)
     return [apply_rules(item) for item in items]
