@@ -6,6 +6,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``voicestudio.model.train.train``, split, augmentation seed and robust graph).
 
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
+        [--cartoon-speed P]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--networks N]
         [--network I | --from-keras K.keras|F.tflite [...]] [--work /work/corpus-work]
@@ -45,7 +46,8 @@ def prepare(corpus: Path, out: Path, config) -> None:
         windows = getattr(data, name)
         arrays.update({f"{name}_images": windows.images, f"{name}_labels": windows.labels,
                        f"{name}_file": windows.file_index})
-    np.savez(out, augment_copies=config.augment_copies, seed=config.seed, **arrays)
+    np.savez(out, augment_copies=config.augment_copies, seed=config.seed, cartoon_speed=config.cartoon_speed,
+             **arrays)
 
 
 def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
@@ -54,6 +56,9 @@ def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
     if "augment_copies" in saved and int(saved["augment_copies"]) != config.augment_copies:
         raise SystemExit(f"{cache}: prepared with --augment-copies {int(saved['augment_copies'])}, "
                          f"not {config.augment_copies}")
+    cartoon = float(saved["cartoon_speed"]) if "cartoon_speed" in saved else 0.0
+    if cartoon != config.cartoon_speed:
+        raise SystemExit(f"{cache}: prepared with --cartoon-speed {cartoon}, not {config.cartoon_speed}")
     files = train_module.split_training_files(train_module.find_labelled_files(corpus), config)
     by_split = {s: [f for f in files if f.split == s] for s in train_module.SPLITS}
     sets = {}
@@ -86,12 +91,13 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
         if path.suffix == ".tflite":
             card = path.with_suffix(".json")
             trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
-            keep = ("built_by", "seed", "augment_copies", "group_balance", "networks", "epochs_run")
+            keep = ("built_by", "seed", "augment_copies", "cartoon_speed", "group_balance", "networks", "epochs_run")
             recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
-                            **{k: getattr(config, k) for k in ("seed", "augment_copies", "group_balance", "epochs",
-                                                               "batch_size", "learning_rate")}})
+                            **{k: getattr(config, k) for k in ("seed", "augment_copies", "cartoon_speed",
+                                                               "group_balance", "epochs", "batch_size",
+                                                               "learning_rate")}})
     return recipes
 
 
@@ -117,9 +123,13 @@ def main(argv=None) -> int:
         sub.add_argument("--out", type=Path, required=True)
         sub.add_argument("--augment-copies", type=int, default=2)
         sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--cartoon-speed", type=float, default=0.0, metavar="P",
+                         help="share of augmented variants sped up or slowed like cartoon voices "
+                         "(TrainConfig.cartoon_speed; the cache remembers it)")
     args = parser.parse_args(argv)
     if args.command == "prepare":
-        prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed))
+        prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed,
+                                                                cartoon_speed=args.cartoon_speed))
         return 0
 
     if args.network is not None and (args.from_keras or not 0 <= args.network < args.networks):
@@ -127,8 +137,8 @@ def main(argv=None) -> int:
     from robust_graph import train_robust
 
     config = train_module.TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
-                                      group_balance=args.group_balance, batch_size=args.batch_size,
-                                      learning_rate=args.learning_rate,
+                                      cartoon_speed=args.cartoon_speed, group_balance=args.group_balance,
+                                      batch_size=args.batch_size, learning_rate=args.learning_rate,
                                       networks=len(args.from_keras) if args.from_keras else args.networks)
     data = load(args.cache, args.corpus, config)
     if args.network is not None:  # one network of several, fitted apart (e.g. on another machine)
