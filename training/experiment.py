@@ -8,7 +8,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
         [--cartoon-speed P]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
-        [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--networks N]
+        [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
         [--network I | --from-keras K.keras|F.tflite [...]] [--work /work/corpus-work]
 
 ``--network I`` fits only network I of ``--networks`` (seed + I, as ``train`` would) and saves it;
@@ -97,7 +97,7 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
                             **{k: getattr(config, k) for k in ("seed", "augment_copies", "cartoon_speed",
                                                                "group_balance", "epochs", "batch_size",
-                                                               "learning_rate")}})
+                                                               "learning_rate", "width")}})
     return recipes
 
 
@@ -111,6 +111,7 @@ def main(argv=None) -> int:
     t.add_argument("--epochs", type=int, default=12)
     t.add_argument("--batch-size", type=int, default=256)
     t.add_argument("--learning-rate", type=float, default=4e-3)
+    t.add_argument("--width", type=int, default=32, help="channels of the first block (TrainConfig.width)")
     t.add_argument("--networks", type=int, default=1, help="networks averaged in one graph (TrainConfig.networks)")
     t.add_argument("--network", type=int, metavar="I",
                    help="fit only network I of --networks (seed + I) and save it as OUT's stem-networkI.keras")
@@ -139,7 +140,7 @@ def main(argv=None) -> int:
     config = train_module.TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
                                       cartoon_speed=args.cartoon_speed, group_balance=args.group_balance,
                                       batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                      networks=len(args.from_keras) if args.from_keras else args.networks)
+                                      width=args.width, networks=len(args.from_keras) if args.from_keras else args.networks)
     data = load(args.cache, args.corpus, config)
     if args.network is not None:  # one network of several, fitted apart (e.g. on another machine)
         from robust_graph import coefficient_scale, robust_graph_swapped

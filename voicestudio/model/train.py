@@ -461,6 +461,7 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
             "group_balance": config.group_balance,
             "cartoon_speed": config.cartoon_speed,
             "networks": config.networks,
+            "width": config.width,
             "parameters": int(model.count_params()),
             **(provenance or {}),
         },
