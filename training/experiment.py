@@ -53,12 +53,12 @@ def prepare(corpus: Path, out: Path, config) -> None:
 def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
     """The cached window sets with their files (the split is recomputed: it is deterministic)."""
     saved = np.load(cache)
-    if "augment_copies" in saved and int(saved["augment_copies"]) != config.augment_copies:
-        raise SystemExit(f"{cache}: prepared with --augment-copies {int(saved['augment_copies'])}, "
-                         f"not {config.augment_copies}")
-    cartoon = float(saved["cartoon_speed"]) if "cartoon_speed" in saved else 0.0
-    if cartoon != config.cartoon_speed:
-        raise SystemExit(f"{cache}: prepared with --cartoon-speed {cartoon}, not {config.cartoon_speed}")
+    # The augmentation settings the windows were made with (a cache without one was made before it existed)
+    for setting, before in (("augment_copies", config.augment_copies), ("cartoon_speed", 0.0)):
+        wanted = getattr(config, setting)
+        made = type(wanted)(saved[setting]) if setting in saved else before
+        if made != wanted:
+            raise SystemExit(f"{cache}: prepared with --{setting.replace('_', '-')} {made}, not {wanted}")
     files = train_module.split_training_files(train_module.find_labelled_files(corpus), config)
     by_split = {s: [f for f in files if f.split == s] for s in train_module.SPLITS}
     sets = {}
@@ -91,7 +91,8 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
         if path.suffix == ".tflite":
             card = path.with_suffix(".json")
             trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
-            keep = ("built_by", "seed", "augment_copies", "cartoon_speed", "group_balance", "networks", "epochs_run")
+            keep = ("built_by", "seed", "augment_copies", "cartoon_speed", "group_balance", "width", "networks",
+                    "epochs_run")
             recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
