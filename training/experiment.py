@@ -6,7 +6,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``voicestudio.model.train.train``, split, augmentation seed and robust graph).
 
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
-        [--cartoon-speed P]
+        [--cartoon-speed P] [--voice-pitch P]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
         [--network I | --from-keras K.keras|F.tflite [...]] [--work /work/corpus-work]
@@ -47,14 +47,15 @@ def prepare(corpus: Path, out: Path, config) -> None:
         arrays.update({f"{name}_images": windows.images, f"{name}_labels": windows.labels,
                        f"{name}_file": windows.file_index})
     np.savez(out, augment_copies=config.augment_copies, seed=config.seed, cartoon_speed=config.cartoon_speed,
-             **arrays)
+             voice_pitch=config.voice_pitch, **arrays)
 
 
 def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
     """The cached window sets with their files (the split is recomputed: it is deterministic)."""
     saved = np.load(cache)
     # The augmentation settings the windows were made with (a cache without one was made before it existed)
-    for setting, before in (("augment_copies", config.augment_copies), ("cartoon_speed", 0.0)):
+    for setting, before in (("augment_copies", config.augment_copies), ("cartoon_speed", 0.0),
+                            ("voice_pitch", 0.0)):
         wanted = getattr(config, setting)
         made = type(wanted)(saved[setting]) if setting in saved else before
         if made != wanted:
@@ -91,13 +92,13 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
         if path.suffix == ".tflite":
             card = path.with_suffix(".json")
             trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
-            keep = ("built_by", "seed", "augment_copies", "cartoon_speed", "group_balance", "width", "networks",
-                    "epochs_run")
+            keep = ("built_by", "seed", "augment_copies", "cartoon_speed", "voice_pitch", "group_balance", "width",
+                    "networks", "epochs_run")
             recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
                             **{k: getattr(config, k) for k in ("seed", "augment_copies", "cartoon_speed",
-                                                               "group_balance", "epochs", "batch_size",
+                                                               "voice_pitch", "group_balance", "epochs", "batch_size",
                                                                "learning_rate", "width")}})
     return recipes
 
@@ -128,10 +129,14 @@ def main(argv=None) -> int:
         sub.add_argument("--cartoon-speed", type=float, default=0.0, metavar="P",
                          help="share of augmented variants sped up or slowed like cartoon voices "
                          "(TrainConfig.cartoon_speed; the cache remembers it)")
+        sub.add_argument("--voice-pitch", type=float, default=0.0, metavar="P",
+                         help="share of augmented variants pitched like cartoon voices with their formants kept "
+                         "(TrainConfig.voice_pitch; the cache remembers it)")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed,
-                                                                cartoon_speed=args.cartoon_speed))
+                                                                cartoon_speed=args.cartoon_speed,
+                                                                voice_pitch=args.voice_pitch))
         return 0
 
     if args.network is not None and (args.from_keras or not 0 <= args.network < args.networks):
@@ -139,7 +144,8 @@ def main(argv=None) -> int:
     from robust_graph import train_robust
 
     config = train_module.TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
-                                      cartoon_speed=args.cartoon_speed, group_balance=args.group_balance,
+                                      cartoon_speed=args.cartoon_speed, voice_pitch=args.voice_pitch,
+                                      group_balance=args.group_balance,
                                       batch_size=args.batch_size, learning_rate=args.learning_rate,
                                       width=args.width, networks=len(args.from_keras) if args.from_keras else args.networks)
     data = load(args.cache, args.corpus, config)

@@ -275,6 +275,7 @@ def main(argv=None) -> int:
     t.add_argument("--augment-copies", type=int, default=3)
     t.add_argument("--group-balance", type=float, default=0.0, help="see TrainConfig.group_balance")
     t.add_argument("--cartoon-speed", type=float, default=0.0, help="see TrainConfig.cartoon_speed")
+    t.add_argument("--voice-pitch", type=float, default=0.0, help="see TrainConfig.voice_pitch")
     t.add_argument("--networks", type=int, default=1, help="networks averaged in one graph (TrainConfig.networks)")
     c = commands.add_parser("check", help="op versions, hostile inputs, external windows, aarch64 2.14")
     c.add_argument("model", type=Path)
@@ -290,6 +291,7 @@ def main(argv=None) -> int:
         train_robust(args.corpus, args.out, TrainConfig(epochs=args.epochs, augment_copies=args.augment_copies,
                                                         group_balance=args.group_balance,
                                                         cartoon_speed=args.cartoon_speed,
+                                                        voice_pitch=args.voice_pitch,
                                                         networks=args.networks))
         return 0
     runtimes = args.tflite_python + ([arm_python_command()] if args.arm else [])

@@ -47,6 +47,9 @@ def main() -> int:
     parser.add_argument("--cartoon-speed", type=float, default=0.0, metavar="P",
                         help="share of augmented variants sped up or slowed like cartoon voices "
                         "(voicestudio.model.train.TrainConfig.cartoon_speed)")
+    parser.add_argument("--voice-pitch", type=float, default=0.0, metavar="P",
+                        help="share of augmented variants pitched like cartoon voices with their formants kept "
+                        "(voicestudio.model.train.TrainConfig.voice_pitch)")
     parser.add_argument("--networks", type=int, default=1,
                         help="networks trained apart and averaged in one graph (TrainConfig.networks)")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -73,7 +76,8 @@ def main() -> int:
         trained = args.work / "training-output"  # not under resources/: only the shipped files go there
         trained.mkdir(parents=True, exist_ok=True)
         config = TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
-                             cartoon_speed=args.cartoon_speed, group_balance=args.group_balance,
+                             cartoon_speed=args.cartoon_speed, voice_pitch=args.voice_pitch,
+                             group_balance=args.group_balance,
                              batch_size=args.batch_size, learning_rate=args.learning_rate, networks=args.networks)
         train_robust(args.corpus, trained / args.out.name, config, name="voice-detector")
     if trained is None:

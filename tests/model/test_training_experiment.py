@@ -159,3 +159,8 @@ def test_networks_fitted_apart_and_averaged_equal_the_networks_trained_in_one_go
     refused = subprocess.run([*fit, "--networks", "2", "--network", "2", "--out", str(apart)], cwd=REPO,
                              capture_output=True, text=True)
     assert refused.returncode == 2 and "0 <= I < N" in refused.stderr
+
+    # the cache remembers how its variants were made: another augmentation is refused, not mixed in
+    for setting in ("--cartoon-speed", "--voice-pitch"):
+        refused = subprocess.run([*fit, setting, "0.3", "--out", str(apart)], cwd=REPO, capture_output=True, text=True)
+        assert refused.returncode != 0 and f"prepared with {setting} 0.0, not 0.3" in refused.stderr

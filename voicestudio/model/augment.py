@@ -12,25 +12,30 @@ Each training clip yields itself plus ``copies`` variants. A variant may:
 - optionally (``cartoon``: the share of variants) be sped up or slowed much more, as game and
   cartoon voices are (x1.25-1.9 up, x0.65-0.8 down): a chipmunk-pitched exclamation is still
   human. Off by default, and then the generator's stream is the same as without it.
+- optionally (``voice_pitch``: the share of variants) have their pitch moved as far, with the
+  spectral envelope kept: an actor's cartoon voice raises the pitch far more than the formants,
+  which a resampler moves together with it. Also off by default, with the same stream.
 All randomness comes from one seeded generator: the same seed, the same set.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import istft, stft
 
 from voicestudio.audio.resample import resample
 
 
 class Augmenter:
     def __init__(self, backgrounds: list[np.ndarray], sample_rate: int, *, copies: int = 3, seed: int = 0,
-                 cartoon: float = 0.0):
+                 cartoon: float = 0.0, voice_pitch: float = 0.0):
         self.backgrounds = [b.astype(np.float32) for b in backgrounds if len(b) > sample_rate // 10]
         if not self.backgrounds:
             raise ValueError("augmentation needs non-human background sounds")
         self.rate = sample_rate
         self.copies = copies
         self.cartoon = cartoon
+        self.voice_pitch = voice_pitch
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, samples: np.ndarray, item) -> list[np.ndarray]:
@@ -84,6 +89,34 @@ class Augmenter:
         """Two in three sped up (chipmunk, sped-up tape), one in three slowed (monster, giant)."""
         return self.rng.uniform(1.25, 1.9) if self.rng.random() < 2 / 3 else self.rng.uniform(0.65, 0.8)
 
+    def envelope(self, spectra: np.ndarray) -> np.ndarray:
+        """Log spectral envelope of each STFT frame (columns): the cepstrum cut below the shortest
+        pitch period (1.2 ms, a 830 Hz voice), so it follows formants and not harmonics."""
+        n_fft = 2 * (spectra.shape[0] - 1)
+        cepstra = np.fft.irfft(np.log(np.abs(spectra) + 1e-7), n_fft, axis=0)
+        cut = max(2, int(0.0012 * self.rate))
+        cepstra[cut:n_fft - cut + 1] = 0.0
+        return np.fft.rfft(cepstra, axis=0).real
+
+    def pitch_keeping_formants(self, y: np.ndarray, factor: float) -> np.ndarray:
+        """Pitch (and tempo) moved by ``factor``; the formants mostly stay where they were.
+
+        Resample (everything moves), then give each frame back the envelope of the original frame it
+        came from: frame k of the result plays what frame k * factor of the original did.
+        """
+        shifted = self.speed(y, factor)
+        n_fft = 1 << int(np.ceil(np.log2(0.032 * self.rate)))  # ~32 ms frames, a quarter hop
+        options = dict(fs=self.rate, nperseg=n_fft, noverlap=3 * n_fft // 4)
+        if min(len(y), len(shifted)) < n_fft:  # shorter than a frame: no envelope to speak of
+            return shifted
+        _, _, original = stft(y, **options)
+        _, _, moved = stft(shifted, **options)
+        source = np.minimum(np.round(np.arange(moved.shape[1]) * factor).astype(int), original.shape[1] - 1)
+        gain = np.clip(self.envelope(original)[:, source] - self.envelope(moved), -3.5, 3.5)  # within ±30 dB
+        kept = self.rng.uniform(0.7, 1.0)  # some actors let the formants rise a little too
+        _, out = istft(moved * np.exp(kept * gain), **options)
+        return out[: len(shifted)].astype(np.float32)
+
     def equalise(self, y: np.ndarray, low: float | None = None, high: float | None = None) -> np.ndarray:
         """A smooth random gain curve over frequency (±10 dB), or a band-pass."""
         spectrum = np.fft.rfft(y)
@@ -105,6 +138,8 @@ class Augmenter:
         samples = samples.astype(np.float32)
         if self.cartoon and rng.random() < self.cartoon:
             samples = self.speed(samples, self.cartoon_factor())
+        elif self.voice_pitch and rng.random() < self.voice_pitch:
+            samples = self.pitch_keeping_formants(samples, self.cartoon_factor())
         elif rng.random() < 0.3:
             samples = self.speed(samples)
         y = self.place(samples)

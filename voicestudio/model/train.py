@@ -75,6 +75,9 @@ class TrainConfig:
     # Share of augmented variants sped up or slowed like a cartoon voice (Augmenter.cartoon): game
     # characters' exclamations were the voices the built-in model missed most (issue 16).
     cartoon_speed: float = 0.0
+    # Share of augmented variants whose pitch moves as far with the formants kept
+    # (Augmenter.voice_pitch): an actor's cartoon voice, not a sped-up tape.
+    voice_pitch: float = 0.0
     # Networks trained apart (seeds seed, seed + 1, ...) and averaged in one graph: two make
     # different mistakes, and their mean scored better on unseen sources than either (issue 16).
     networks: int = 1
@@ -275,7 +278,7 @@ def default_augmenter(train_files: list[LabelledFile], spec: FeatureSpec, config
             except AudioError as exc:
                 report(f"skipped {exc}")
     return Augmenter(backgrounds, spec.sample_rate, copies=config.augment_copies, seed=config.seed,
-                     cartoon=config.cartoon_speed)
+                     cartoon=config.cartoon_speed, voice_pitch=config.voice_pitch)
 
 
 def window_weights(windows: WindowSet, group_balance: float = 0.0) -> np.ndarray:
@@ -460,6 +463,7 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
             "augment_copies": config.augment_copies,
             "group_balance": config.group_balance,
             "cartoon_speed": config.cartoon_speed,
+            "voice_pitch": config.voice_pitch,
             "networks": config.networks,
             "width": config.width,
             "parameters": int(model.count_params()),
