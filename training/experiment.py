@@ -9,11 +9,14 @@ written is exactly what ``train_default.py`` would write with those settings (th
         [--cartoon-speed P] [--voice-pitch P]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
-        [--network I | --from-keras K.keras|F.tflite [...]] [--work /work/corpus-work]
+        [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]]
+        [--work /work/corpus-work]
 
 ``--network I`` fits only network I of ``--networks`` (seed + I, as ``train`` would) and saves it;
 ``--from-keras`` then averages the saved networks into one graph, as ``--networks`` does in one go;
 a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file).
+``--teacher`` (distillation) fits each window to ``A`` times the teacher model's score plus ``1 - A``
+times its clip's label, e.g. with an average of several networks as the teacher.
 ``train`` writes the float model, its int8 twins and cards like ``robust_graph.py train``, then
 (with --work) scores both float and float-front int8 on the external set and appends a line to
 ``DIR/../experiments.jsonl``. The clip rule and the threshold are chosen on validation only.
@@ -120,6 +123,10 @@ def main(argv=None) -> int:
     t.add_argument("--from-keras", type=Path, nargs="+",
                    help="networks trained already on this split (several: averaged): write the models only; "
                    "a .keras file trained on this cache with these settings, or a float .tflite with its card")
+    t.add_argument("--teacher", type=Path, metavar="MODEL.tflite",
+                   help="distil: fit to this model's window scores mixed with the labels (see --distil)")
+    t.add_argument("--distil", type=float, default=0.5, metavar="A",
+                   help="with --teacher: the teacher's share of each target (TrainConfig.distil)")
     t.add_argument("--work", type=Path, help="package cache of the external set: score the models on it")
     for sub in (p, t):
         sub.add_argument("--corpus", type=Path, required=True)
@@ -141,14 +148,21 @@ def main(argv=None) -> int:
 
     if args.network is not None and (args.from_keras or not 0 <= args.network < args.networks):
         parser.error("--network I goes with --networks N (0 <= I < N), not with --from-keras")
+    if args.teacher and args.from_keras:
+        parser.error("--teacher fits a network; --from-keras fits none")
     from robust_graph import train_robust
 
     config = train_module.TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
                                       cartoon_speed=args.cartoon_speed, voice_pitch=args.voice_pitch,
                                       group_balance=args.group_balance,
                                       batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                      width=args.width, networks=len(args.from_keras) if args.from_keras else args.networks)
+                                      width=args.width, networks=len(args.from_keras) if args.from_keras else args.networks,
+                                      distil=args.distil if args.teacher else 0.0)
     data = load(args.cache, args.corpus, config)
+    if args.teacher:
+        from voicestudio.model.detector import Detector
+
+        data = dataclasses.replace(data, teacher=Detector(args.teacher).invoke_images(data.train.images))
     if args.network is not None:  # one network of several, fitted apart (e.g. on another machine)
         from robust_graph import coefficient_scale, robust_graph_swapped
 
@@ -163,6 +177,7 @@ def main(argv=None) -> int:
     result = train_robust(args.corpus, args.out, config, name="voice-detector", data=data, from_keras=args.from_keras,
                           provenance={"built_by": "python training/experiment.py train (train_default.py's "
                                                   "training, on cached windows)",
+                                      **({"teacher": args.teacher.name} if args.teacher else {}),
                                       **({"averaged": network_recipes(args.from_keras, config)} if args.from_keras
                                          else {})})
     line = {"settings": dataclasses.asdict(config), "from_keras": [str(p) for p in args.from_keras or ()],

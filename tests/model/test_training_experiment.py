@@ -164,3 +164,25 @@ def test_networks_fitted_apart_and_averaged_equal_the_networks_trained_in_one_go
     for setting in ("--cartoon-speed", "--voice-pitch"):
         refused = subprocess.run([*fit, setting, "0.3", "--out", str(apart)], cwd=REPO, capture_output=True, text=True)
         assert refused.returncode != 0 and f"prepared with {setting} 0.0, not 0.3" in refused.stderr
+
+    # distillation: the pair as the teacher of one network; its targets mix the pair's scores in
+    distilled = tmp_path / "distilled" / "models" / "voice-detector.tflite"
+    subprocess.run([*fit, "--teacher", str(together), "--distil", "0.5", "--out", str(distilled)], check=True,
+                   cwd=REPO, capture_output=True)
+    card = json.loads(distilled.with_suffix(".json").read_text())
+    assert card["training"]["distil"] == 0.5 and card["training"]["teacher"] == "voice-detector.tflite"
+    assert Detector(distilled).predict_file(clip).clip_score >= 0.0
+
+
+def test_distillation_targets_mix_the_teachers_scores_with_the_labels():
+    from voicestudio.errors import VoiceStudioError
+    from voicestudio.model.train import TrainingData, training_targets
+
+    files = [LabelledFile(Path("a.wav"), "human", "a"), LabelledFile(Path("b.wav"), "nonhuman", "b")]
+    windows = WindowSet(np.zeros((4, 1, 1), np.float32), np.array([1, 1, 0, 0]), np.array([0, 0, 1, 1]), files)
+    data = TrainingData({}, windows, windows, None, teacher=np.array([0.9, 0.1, 0.2, 0.0], np.float32))
+    assert training_targets(data, TrainConfig()).tolist() == [1, 1, 0, 0]  # no distillation: the labels
+    # a human clip's silent window (the teacher's 0.1) is no longer fitted to "voice" with full weight
+    assert training_targets(data, TrainConfig(distil=0.5)) == pytest.approx([0.95, 0.55, 0.1, 0.0])
+    with pytest.raises(VoiceStudioError, match="teacher"):
+        training_targets(TrainingData({}, windows, windows, None), TrainConfig(distil=0.5))

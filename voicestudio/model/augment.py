@@ -91,7 +91,7 @@ class Augmenter:
 
     def envelope(self, spectra: np.ndarray) -> np.ndarray:
         """Log spectral envelope of each STFT frame (columns): the cepstrum cut below the shortest
-        pitch period (1.2 ms, a 830 Hz voice), so it follows formants and not harmonics."""
+        pitch period (1.2 ms, an 830 Hz voice), so it follows formants and not harmonics."""
         n_fft = 2 * (spectra.shape[0] - 1)
         cepstra = np.fft.irfft(np.log(np.abs(spectra) + 1e-7), n_fft, axis=0)
         cut = max(2, int(0.0012 * self.rate))

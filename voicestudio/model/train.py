@@ -78,6 +78,10 @@ class TrainConfig:
     # Share of augmented variants whose pitch moves as far with the formants kept
     # (Augmenter.voice_pitch): an actor's cartoon voice, not a sped-up tape.
     voice_pitch: float = 0.0
+    # Share of a teacher model's window score in each training target (the rest: the clip's label).
+    # The teacher (TrainingData.teacher) knows which windows of a human clip hold no voice, and how
+    # sure to be of each: its soft scores pass what several networks agree on to one (distillation).
+    distil: float = 0.0
     # Networks trained apart (seeds seed, seed + 1, ...) and averaged in one graph: two make
     # different mistakes, and their mean scored better on unseen sources than either (issue 16).
     networks: int = 1
@@ -338,6 +342,17 @@ class TrainingData:
     train: WindowSet
     val: WindowSet
     test: WindowSet | None
+    teacher: np.ndarray | None = None  # a teacher model's probability for each training window
+
+
+def training_targets(data: TrainingData, config: TrainConfig) -> np.ndarray:
+    """What each training window is fitted to: its clip's label, mixed with the teacher's score."""
+    labels = data.train.labels.astype(np.float32)
+    if not config.distil:
+        return labels
+    if data.teacher is None or len(data.teacher) != len(labels):
+        raise VoiceStudioError("distillation needs the teacher's score for every training window")
+    return ((1 - config.distil) * labels + config.distil * data.teacher).astype(np.float32)
 
 
 def prepare_data(data_dir, spec: FeatureSpec, config: TrainConfig, *, augment=None, report=print) -> TrainingData:
@@ -397,7 +412,7 @@ def fit_network(data: TrainingData, spec: FeatureSpec, config: TrainConfig, memb
         metrics=[tf.keras.metrics.AUC(name="auc")],
     )
     fitted = model.fit(
-        data.train.images[..., None], data.train.labels.astype(np.float32),
+        data.train.images[..., None], training_targets(data, config),
         sample_weight=window_weights(data.train, config.group_balance),
         validation_data=(data.val.images[..., None], data.val.labels.astype(np.float32)),
         epochs=config.epochs, batch_size=config.batch_size, verbose=2,
@@ -464,6 +479,7 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
             "group_balance": config.group_balance,
             "cartoon_speed": config.cartoon_speed,
             "voice_pitch": config.voice_pitch,
+            "distil": config.distil,
             "networks": config.networks,
             "width": config.width,
             "parameters": int(model.count_params()),
