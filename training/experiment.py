@@ -95,8 +95,8 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
         if path.suffix == ".tflite":
             card = path.with_suffix(".json")
             trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
-            keep = ("built_by", "seed", "augment_copies", "cartoon_speed", "voice_pitch", "group_balance", "width",
-                    "networks", "epochs_run")
+            keep = ("built_by", "teacher", "seed", "augment_copies", "cartoon_speed", "voice_pitch", "distil",
+                    "group_balance", "width", "networks", "epochs_run")
             recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
