@@ -9,7 +9,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
         [--cartoon-speed P] [--voice-pitch P]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
-        [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]]
+        [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]] [--keep-last]
         [--work /work/corpus-work]
 
 ``--network I`` fits only network I of ``--networks`` (seed + I, as ``train`` would) and saves it;
@@ -96,13 +96,13 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
             card = path.with_suffix(".json")
             trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
             keep = ("built_by", "teacher", "seed", "augment_copies", "cartoon_speed", "voice_pitch", "distil",
-                    "group_balance", "width", "networks", "epochs_run")
+                    "group_balance", "keep_last", "width", "networks", "epochs_run")
             recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
                             **{k: getattr(config, k) for k in ("seed", "augment_copies", "cartoon_speed",
-                                                               "voice_pitch", "group_balance", "epochs", "batch_size",
-                                                               "learning_rate", "width")}})
+                                                               "voice_pitch", "group_balance", "keep_last", "epochs",
+                                                               "batch_size", "learning_rate", "width")}})
     return recipes
 
 
@@ -127,6 +127,8 @@ def main(argv=None) -> int:
                    help="distil: fit to this model's window scores mixed with the labels (see --distil)")
     t.add_argument("--distil", type=float, default=0.5, metavar="A",
                    help="with --teacher: the teacher's share of each target (TrainConfig.distil)")
+    t.add_argument("--keep-last", action="store_true",
+                   help="keep the last epoch's weights, not the best validation AUC's (TrainConfig.keep_last)")
     t.add_argument("--work", type=Path, help="package cache of the external set: score the models on it")
     for sub in (p, t):
         sub.add_argument("--corpus", type=Path, required=True)
@@ -157,7 +159,7 @@ def main(argv=None) -> int:
                                       group_balance=args.group_balance,
                                       batch_size=args.batch_size, learning_rate=args.learning_rate,
                                       width=args.width, networks=len(args.from_keras) if args.from_keras else args.networks,
-                                      distil=args.distil if args.teacher else 0.0)
+                                      distil=args.distil if args.teacher else 0.0, keep_last=args.keep_last)
     data = load(args.cache, args.corpus, config)
     if args.teacher:
         from voicestudio.model.detector import Detector

@@ -186,3 +186,21 @@ def test_distillation_targets_mix_the_teachers_scores_with_the_labels():
     assert training_targets(data, TrainConfig(distil=0.5)) == pytest.approx([0.95, 0.55, 0.1, 0.0])
     with pytest.raises(VoiceStudioError, match="teacher"):
         training_targets(TrainingData({}, windows, windows, None), TrainConfig(distil=0.5))
+
+
+def test_keep_last_keeps_the_last_epochs_weights_and_the_default_the_best_validation_aucs(tmp_path):
+    """TrainConfig.keep_last: a validation set of unheard sources may peak at epoch 1 (issue 16)."""
+    from voicestudio.audio.features import FeatureSpec
+    from voicestudio.model.train import fit_network, prepare_data
+
+    corpus = tiny_set(tmp_path / "corpus", per_class=12)
+    spec = FeatureSpec()
+    for keep_last in (False, True):
+        config = TrainConfig(epochs=4, batch_size=8, augment_copies=0, seed=3, learning_rate=4e-3,
+                             keep_last=keep_last)
+        data = prepare_data(corpus, spec, config, report=lambda *_: None)
+        model, history = fit_network(data, spec, config, report=lambda *_: None)
+        loss = model.evaluate(data.val.images[..., None], data.val.labels.astype(np.float32), verbose=0)[0]
+        kept = len(history["val_auc"]) - 1 if keep_last else int(np.argmax(history["val_auc"]))
+        assert len(set(history["val_loss"])) > 1  # the epochs' weights differ: which one was kept shows
+        assert loss == pytest.approx(history["val_loss"][kept], rel=1e-4, abs=1e-5)

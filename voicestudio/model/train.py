@@ -85,6 +85,10 @@ class TrainConfig:
     # Networks trained apart (seeds seed, seed + 1, ...) and averaged in one graph: two make
     # different mistakes, and their mean scored better on unseen sources than either (issue 16).
     networks: int = 1
+    # Keep the last epoch's weights, not those of the best validation AUC. With a source group the
+    # training never hears in validation, its window AUC can peak at epoch 1 and keep an unfinished
+    # network (issue 16); then validation still picks the clip rule and the threshold.
+    keep_last: bool = False
 
 
 # Finding the data ---------------------------------------------------------------
@@ -417,7 +421,8 @@ def fit_network(data: TrainingData, spec: FeatureSpec, config: TrainConfig, memb
         validation_data=(data.val.images[..., None], data.val.labels.astype(np.float32)),
         epochs=config.epochs, batch_size=config.batch_size, verbose=2,
         callbacks=[
-            tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=6, restore_best_weights=True),
+            tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=6,
+                                             restore_best_weights=not config.keep_last),
             tf.keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max", factor=0.5, patience=3),
         ],
     )
@@ -480,6 +485,7 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
             "cartoon_speed": config.cartoon_speed,
             "voice_pitch": config.voice_pitch,
             "distil": config.distil,
+            "keep_last": config.keep_last,
             "networks": config.networks,
             "width": config.width,
             "parameters": int(model.count_params()),
