@@ -11,10 +11,15 @@ import sys
 import pytest
 from praatio import textgrid
 
-from audiofiles import noise, speechlike, write
+from audiofiles import noise, write
+from voicestudio.audio.decode import load_audio
+from voicestudio.dataset.demo import SAMPLES_DIR
 
 SR = 16000
-SPEECH = ((10.0, 13.5), (40.0, 42.0))
+# Real words (the demo clips: a German word, an English "ball") at known places in a minute of room noise.
+WORDS = {10.0: "voice-de-word.ogg", 40.0: "voice-en-ball.ogg"}
+RECORDINGS = {start: load_audio(SAMPLES_DIR / name, sample_rate=SR).samples for start, name in WORDS.items()}
+SPEECH = tuple((start, start + len(words) / SR) for start, words in RECORDINGS.items())
 
 
 def voicestudio(*args, cwd=None) -> subprocess.CompletedProcess:
@@ -26,8 +31,8 @@ def voicestudio(*args, cwd=None) -> subprocess.CompletedProcess:
 def meeting(tmp_path_factory):
     folder = tmp_path_factory.mktemp("segments")
     samples = noise(SR, 60.0, level=0.005)
-    for start, end in SPEECH:
-        samples[int(start * SR):int(end * SR)] += speechlike(SR, end - start, seed=int(start))
+    for start, words in RECORDINGS.items():
+        samples[int(start * SR):int(start * SR) + len(words)] += words
     return write(folder / "meeting one.wav", samples, SR)
 
 
