@@ -87,6 +87,10 @@ def external_scores(models: dict[str, Path], work: Path) -> dict:
     return found
 
 
+# The TrainConfig settings a network's recipe names, both from a card and from this run's config.
+RECIPE_SETTINGS = ("seed", "augment_copies", "cartoon_speed", "voice_pitch", "group_balance", "keep_last", "width")
+
+
 def network_recipes(paths: list[Path], config) -> list[dict]:
     """How each averaged network was trained: a float ``.tflite`` as its card says; a ``.keras`` file
     on this cache with this run's settings (``--network I`` saves them so)."""
@@ -95,14 +99,12 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
         if path.suffix == ".tflite":
             card = path.with_suffix(".json")
             trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
-            keep = ("built_by", "teacher", "seed", "augment_copies", "cartoon_speed", "voice_pitch", "distil",
-                    "group_balance", "keep_last", "width", "networks", "epochs_run")
+            keep = ("built_by", "teacher", *RECIPE_SETTINGS, "distil", "networks", "epochs_run")
             recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
-                            **{k: getattr(config, k) for k in ("seed", "augment_copies", "cartoon_speed",
-                                                               "voice_pitch", "group_balance", "keep_last", "epochs",
-                                                               "batch_size", "learning_rate", "width")}})
+                            **{k: getattr(config, k) for k in (*RECIPE_SETTINGS, "epochs", "batch_size",
+                                                               "learning_rate")}})
     return recipes
 
 
