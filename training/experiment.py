@@ -6,7 +6,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``voicestudio.model.train.train``, split, augmentation seed and robust graph).
 
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
-        [--cartoon-speed P] [--voice-pitch P]
+        [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
         [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]] [--keep-last]
@@ -14,7 +14,8 @@ written is exactly what ``train_default.py`` would write with those settings (th
 
 ``--network I`` fits only network I of ``--networks`` (seed + I, as ``train`` would) and saves it;
 ``--from-keras`` then averages the saved networks into one graph, as ``--networks`` does in one go;
-a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file).
+a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file),
+and ``F.tflite#I`` into network I of an averaged one (e.g. the shipped pair's second network).
 ``--teacher`` (distillation) fits each window to ``A`` times the teacher model's score plus ``1 - A``
 times its clip's label, e.g. with an average of several networks as the teacher.
 ``train`` writes the float model, its int8 twins and cards like ``robust_graph.py train``, then
@@ -50,7 +51,7 @@ def prepare(corpus: Path, out: Path, config) -> None:
         arrays.update({f"{name}_images": windows.images, f"{name}_labels": windows.labels,
                        f"{name}_file": windows.file_index})
     np.savez(out, augment_copies=config.augment_copies, seed=config.seed, cartoon_speed=config.cartoon_speed,
-             voice_pitch=config.voice_pitch, **arrays)
+             voice_pitch=config.voice_pitch, train_groups=",".join(config.train_groups), **arrays)
 
 
 def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
@@ -63,6 +64,10 @@ def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
         made = type(wanted)(saved[setting]) if setting in saved else before
         if made != wanted:
             raise SystemExit(f"{cache}: prepared with --{setting.replace('_', '-')} {made}, not {wanted}")
+    made = str(saved["train_groups"]) if "train_groups" in saved else ""
+    if made != ",".join(config.train_groups):
+        raise SystemExit(f"{cache}: prepared with --train-group {made or '(none)'}, not "
+                         f"{','.join(config.train_groups) or '(none)'}")
     files = train_module.split_training_files(train_module.find_labelled_files(corpus), config)
     by_split = {s: [f for f in files if f.split == s] for s in train_module.SPLITS}
     sets = {}
@@ -88,19 +93,27 @@ def external_scores(models: dict[str, Path], work: Path) -> dict:
 
 
 # The TrainConfig settings a network's recipe names, both from a card and from this run's config.
-RECIPE_SETTINGS = ("seed", "augment_copies", "cartoon_speed", "voice_pitch", "group_balance", "keep_last", "width")
+RECIPE_SETTINGS = ("seed", "augment_copies", "cartoon_speed", "voice_pitch", "group_balance", "keep_last",
+                   "train_groups", "width")
 
 
 def network_recipes(paths: list[Path], config) -> list[dict]:
     """How each averaged network was trained: a float ``.tflite`` as its card says; a ``.keras`` file
     on this cache with this run's settings (``--network I`` saves them so)."""
+    from voicestudio.model.from_tflite import member_path
+
     recipes = []
-    for path in paths:
+    for named in paths:
+        path, member = member_path(named)
         if path.suffix == ".tflite":
             card = path.with_suffix(".json")
             trained = json.loads(card.read_text()).get("training", {}) if card.is_file() else {}
-            keep = ("built_by", "teacher", *RECIPE_SETTINGS, "distil", "networks", "epochs_run")
-            recipes.append({"file": path.name, **{k: trained[k] for k in keep if k in trained}})
+            if member is not None:  # network I of an averaged file: its card lists each network's recipe
+                trained = dict(enumerate(trained.get("averaged", []))).get(member, {})
+            keep = ("built_by", "teacher", *RECIPE_SETTINGS, "distil", "networks", "epochs_run",
+                    *(("epochs", "batch_size", "learning_rate") if member is not None else ()))
+            recipes.append({"file": named.name, **({"trained_as": trained["file"]} if "file" in trained else {}),
+                            **{k: trained[k] for k in keep if k in trained}})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
                             **{k: getattr(config, k) for k in (*RECIPE_SETTINGS, "epochs", "batch_size",
@@ -124,7 +137,8 @@ def main(argv=None) -> int:
                    help="fit only network I of --networks (seed + I) and save it as OUT's stem-networkI.keras")
     t.add_argument("--from-keras", type=Path, nargs="+",
                    help="networks trained already on this split (several: averaged): write the models only; "
-                   "a .keras file trained on this cache with these settings, or a float .tflite with its card")
+                   "a .keras file trained on this cache with these settings, or a float .tflite with its card "
+                   "(FILE.tflite#I: network I of an averaged one)")
     t.add_argument("--teacher", type=Path, metavar="MODEL.tflite",
                    help="distil: fit to this model's window scores mixed with the labels (see --distil)")
     t.add_argument("--distil", type=float, default=0.5, metavar="A",
@@ -143,11 +157,15 @@ def main(argv=None) -> int:
         sub.add_argument("--voice-pitch", type=float, default=0.0, metavar="P",
                          help="share of augmented variants pitched like cartoon voices with their formants kept "
                          "(TrainConfig.voice_pitch; the cache remembers it)")
+        sub.add_argument("--train-group", action="append", default=[], metavar="GROUP",
+                         help="a source group always put in the training split (TrainConfig.train_groups; "
+                         "repeatable; the cache remembers them)")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed,
                                                                 cartoon_speed=args.cartoon_speed,
-                                                                voice_pitch=args.voice_pitch))
+                                                                voice_pitch=args.voice_pitch,
+                                                                train_groups=tuple(args.train_group)))
         return 0
 
     if args.network is not None and (args.from_keras or not 0 <= args.network < args.networks):
@@ -161,7 +179,8 @@ def main(argv=None) -> int:
                                       group_balance=args.group_balance,
                                       batch_size=args.batch_size, learning_rate=args.learning_rate,
                                       width=args.width, networks=len(args.from_keras) if args.from_keras else args.networks,
-                                      distil=args.distil if args.teacher else 0.0, keep_last=args.keep_last)
+                                      distil=args.distil if args.teacher else 0.0, keep_last=args.keep_last,
+                                      train_groups=tuple(args.train_group))
     data = load(args.cache, args.corpus, config)
     if args.teacher:
         from voicestudio.model.detector import Detector

@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The graph (voicestudio.model.robust: the app fine-tunes it too) ---------------------------
 
+from voicestudio.errors import ModelError  # noqa: E402
 from voicestudio.model.robust import build_robust_model, coefficient_scale, to_tflite_float_front  # noqa: E402
 
 
@@ -81,14 +82,24 @@ def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector
 
 
 def load_network(path: Path, images: np.ndarray):
-    """A trained network from its ``.keras`` file, or rebuilt from a float ``.tflite`` (checked on ``images``)."""
+    """A trained network from its ``.keras`` file, or rebuilt from a float ``.tflite`` (checked on ``images``);
+    ``FILE.tflite#I`` is network I of an averaged float ``.tflite`` (the shipped pair's ``#1``, say)."""
     import tensorflow as tf
 
-    from voicestudio.model.from_tflite import rebuild_from_tflite
+    from voicestudio.model.from_tflite import member_networks, member_path, rebuild_from_tflite
     from voicestudio.model.robust import normalisation_layer
 
-    if Path(path).suffix == ".tflite":
-        return rebuild_from_tflite(path, images)
+    path, member = member_path(path)
+    if path.suffix == ".tflite":
+        model = rebuild_from_tflite(path, images)
+        if member is None:
+            return model
+        members = member_networks(model)
+        if member >= len(members):
+            raise ModelError(path, f"it averages {len(members)} network(s); there is no network #{member}")
+        return members[member]
+    if member is not None:
+        raise ModelError(path, f"#{member} picks a network of an averaged float .tflite, not of a {path.suffix} file")
     normalisation_layer()  # registers the layer class the saved model names
     return tf.keras.models.load_model(path)
 
@@ -159,7 +170,6 @@ def feature_images(detector, audio: np.ndarray) -> np.ndarray:
 
 def check(model: Path, float_model: Path | None, work: Path | None, runtimes: list[str]) -> int:
     """Exit status 1 when an op can refuse an input or any window fails on any runtime."""
-    from voicestudio.errors import ModelError
     from voicestudio.model.detector import Detector
 
     versions, min_runtime = operator_versions(model)

@@ -11,7 +11,8 @@ import pytest
 from test_train import tiny_set
 from voicestudio.model.card import CLIP_SCORES
 from voicestudio.model.detector import Detector
-from voicestudio.model.train import LabelledFile, TrainConfig, WindowSet, window_weights
+from voicestudio.errors import VoiceStudioError
+from voicestudio.model.train import LabelledFile, TrainConfig, WindowSet, split_training_files, window_weights
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,19 @@ def test_group_balance_weighs_small_groups_up_and_keeps_the_classes_even():
 
     half = window_weights(windows, 0.5)
     assert half[90] / half[0] == pytest.approx(3.0)  # sqrt(90 / 10)
+
+
+def test_train_groups_go_to_training_and_leave_every_other_group_where_the_split_put_it():
+    files = [LabelledFile(Path(f"{label}/{g}/{i}.wav"), label, f"{label}-{g}") for label in ("human", "nonhuman")
+             for g in range(12) for i in range(3)]
+    drawn = {f.path: f.split for f in split_training_files(files, TrainConfig())}
+    held_out = sorted({f.group for f in files if drawn[f.path] != "train"})
+    assert held_out
+    pinned = split_training_files(files, TrainConfig(train_groups=(held_out[0],)))
+    for f in pinned:
+        assert f.split == ("train" if f.group == held_out[0] else drawn[f.path])
+    with pytest.raises(VoiceStudioError, match="no source group named human-typo"):
+        split_training_files(files, TrainConfig(train_groups=("human-typo",)))
 
 
 @pytest.mark.slow
@@ -160,10 +174,26 @@ def test_networks_fitted_apart_and_averaged_equal_the_networks_trained_in_one_go
                              capture_output=True, text=True)
     assert refused.returncode == 2 and "0 <= I < N" in refused.stderr
 
+    # FILE.tflite#I: each network taken back out of the averaged file (here in the other order) averages
+    # to the same model, and the card keeps each network's recipe from the file's card
+    swapped = tmp_path / "swapped" / "models" / "voice-detector.tflite"
+    subprocess.run([*fit, "--out", str(swapped), "--from-keras", f"{together}#1", f"{together}#0"], check=True,
+                   cwd=REPO, capture_output=True)
+    c = Detector(swapped).predict_file(clip)
+    assert np.allclose(a.window_probs, c.window_probs, atol=1e-5, equal_nan=True)
+    averaged = json.loads(swapped.with_suffix(".json").read_text())["training"]["averaged"]
+    assert [r["file"] for r in averaged] == ["voice-detector.tflite#1", "voice-detector.tflite#0"]
+    refused = subprocess.run([*fit, "--out", str(swapped), "--from-keras", f"{together}#2"], cwd=REPO,
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "averages 2 network(s); there is no network #2" in refused.stderr
+
     # the cache remembers how its variants were made: another augmentation is refused, not mixed in
     for setting in ("--cartoon-speed", "--voice-pitch"):
         refused = subprocess.run([*fit, setting, "0.3", "--out", str(apart)], cwd=REPO, capture_output=True, text=True)
         assert refused.returncode != 0 and f"prepared with {setting} 0.0, not 0.3" in refused.stderr
+    refused = subprocess.run([*fit, "--train-group", "human/speaker2", "--out", str(apart)], cwd=REPO,
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "prepared with --train-group (none), not human/speaker2" in refused.stderr
 
     # distillation: the pair as the teacher of one network; its targets mix the pair's scores in
     distilled = tmp_path / "distilled" / "models" / "voice-detector.tflite"

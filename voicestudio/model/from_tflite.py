@@ -243,6 +243,31 @@ def rebuild_keras(path):
     return tf.keras.Model(inputs, values[flat.outputs[0]], name="voice_ds_cnn_v2")
 
 
+def member_path(path) -> tuple[Path, int | None]:
+    """``FILE.tflite#I`` names network I of an averaged float file: (file, I); any other path: (path, None)."""
+    path = Path(path)
+    name, hash_, index = path.name.rpartition("#")
+    if not hash_ or not index.isdigit():
+        return path, None
+    return path.with_name(name), int(index)
+
+
+def member_networks(model) -> list:
+    """The networks a rebuilt average is made of, in the file's order; one network: itself.
+
+    Each member ends in its own sigmoid Dense layer (its normalisation comes with it), so
+    a member is the rebuilt graph from the input to that layer's output.
+    """
+    from voicestudio.model.train import _tf
+
+    tf = _tf()
+    heads = [layer.output for layer in model.layers
+             if isinstance(layer, tf.keras.layers.Dense) and layer.get_config().get("activation") == "sigmoid"]
+    if len(heads) <= 1:
+        return [model]
+    return [tf.keras.Model(model.inputs, head, name=f"voice_ds_cnn_v2_member_{i}") for i, head in enumerate(heads)]
+
+
 def keras_probabilities(model, images: np.ndarray) -> np.ndarray:
     """P(human) per ``(frames, coeffs)`` image, dropout off."""
     images = np.asarray(images, np.float32)

@@ -89,6 +89,9 @@ class TrainConfig:
     # training never hears in validation, its window AUC can peak at epoch 1 and keep an unfinished
     # network (issue 16); then validation still picks the clip rule and the threshold.
     keep_last: bool = False
+    # Source groups always put in the training split, after the grouped split is drawn (the other
+    # groups stay where it put them): a new, rare kind of voice to learn from rather than hold out.
+    train_groups: tuple[str, ...] = ()
 
 
 # Finding the data ---------------------------------------------------------------
@@ -142,9 +145,13 @@ def split_training_files(files: list[LabelledFile], config: TrainConfig) -> list
     """Stratified split grouped by source (``voicestudio.splits.assign_splits``); a set already split is kept."""
     if all(f.split for f in files):
         return files
+    unknown = sorted(set(config.train_groups) - {f.group for f in files})
+    if unknown:
+        raise VoiceStudioError(f"no source group named {', '.join(unknown)} in the training data")
     fractions = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction, config.test_fraction)
     splits = assign_splits([f.label for f in files], [f.group for f in files], fractions, config.seed)
-    return [LabelledFile(f.path, f.label, f.group, split) for f, split in zip(files, splits)]
+    return [LabelledFile(f.path, f.label, f.group, "train" if f.group in config.train_groups else split)
+            for f, split in zip(files, splits)]
 
 
 # Features ---------------------------------------------------------------------------
@@ -486,6 +493,7 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
             "voice_pitch": config.voice_pitch,
             "distil": config.distil,
             "keep_last": config.keep_last,
+            **({"train_groups": list(config.train_groups)} if config.train_groups else {}),
             "networks": config.networks,
             "width": config.width,
             "parameters": int(model.count_params()),
