@@ -163,7 +163,7 @@ def main(argv=None) -> int:
                     print(f"WARNING label conflict: {name}:{item.origin} ({item.label}) has the same audio "
                           f"as {kept['path']}")
                 continue
-            target = unique_target(out, item.label, item.group, Path(item.origin).name, taken)
+            target = unique_target(out, item.label, item.group, sources.corpus_name(item), taken)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(item.file, target)
             row = {"path": target.relative_to(out).as_posix(), "label": item.label, "source_group": item.group,

@@ -54,6 +54,9 @@ PACKAGES = (
     # Pain, death, falling and jump cries taken whole (issue 16, seventh round): the second round kept only the
     # cries the shipped detector already scored as voice, so it missed the ones the detector misses.
     "openarena-081-players",  # human: ten player characters' voice sets by four actors; creatures left out
+    # Cartoon exclamations and hard negatives (issue 16, ninth round).
+    "teeworlds-data",  # human: the tee's cartoon voice (pain, cry, spawn); non-human: weapons, steps, hooks, pickups
+    "widelands-data",  # non-human: animals (wolf, coyote, moose, stag, boar, birds, ducks, farm animals), crafts, mills
 )
 
 # Recorded instrument notes, only with `build_corpus.py --instrument-notes` (issue 16, fourth round): sustained
@@ -81,6 +84,10 @@ ARCHIVES = {
     "openclonk-data": ("usr/share/games/openclonk/Sound.ocg", r"\.(ogg|wav)$"),
 }
 
+# Formats soundfile cannot read: their collector decodes them to .wav (WavPack: `wvunpack`, Debian package wavpack).
+DECODED_EXT = {".wv"}
+WAVPACK_PACKAGES = {"teeworlds-data"}
+
 # Plain packages whose debian/copyright paths are the installed paths below a folder: (that folder, what
 # replaces it in the copyright file's paths).
 LICENSE_ROOTS = {
@@ -92,6 +99,8 @@ LICENSE_ROOTS = {
     "wordwarvi-sound": ("usr/share/wordwarvi/", ""),
     "supertuxkart-data": ("usr/share/games/supertuxkart/", ""),
     "supertux-data": ("usr/share/games/supertux2/", "data/"),
+    "teeworlds-data": ("usr/share/games/teeworlds/", ""),
+    "widelands-data": ("usr/share/games/widelands/", ""),
 }
 
 # megaglest: units whose voices are people (creatures, monsters, animals and machines are not listed).
@@ -418,6 +427,21 @@ RULES: dict[str, list[Rule]] = {
         Rule(r".", NONHUMAN, "openclonk-sfx",
              "digging, steps, hits, fire, liquids, weapons, objects, structures, weather, interface"),
     ],
+    # Ninth round. debian/copyright: teeworlds' data/* CC-BY-SA-3.0; widelands' sounds GPL-2+ (three music files CC-BY-SA-3.0).
+    "teeworlds-data": [
+        Rule(r"/vo_teefault_[a-z_]+-\d+\.wv$", HUMAN, "teeworlds-tee",
+             "the tee's voice: short pain cries, long pain, crying, spawn and ninja/sledge exclamations; a high "
+             "cartoon voice (harmonics and moving formant bands in a spectrogram), most scored below 0.5 as voice"),
+        Rule(r"/music_menu\.wv$", None, "", "music: not checked for singing"),
+        Rule(r"/(wp_ninja_attack-\d+|sfx_pickup_ninja)\.wv$", None, "",
+             "ninja cues that score as voice: a burst, then steady harmonic tones (a gong or blade?), "
+             "may hold a shout (not checked by ear)"),
+    ],
+    "widelands-data": [
+        Rule(r"/data/music/", None, "", "music: not checked for singing"),
+        Rule(r"/sound/[a-z]+/taverns/|/sound/(lobby_[a-z]+|military/[a-z_]+)\.ogg$", None, "",
+             "tavern kitchens, the lobby's chat cues and military alerts: may hold voices (not checked by ear)"),
+    ],
     "gcompris-qt-data": [
         # Spoken gcompris content lives in voices-<codec>/<locale>/... bundles. Debian's
         # gcompris-qt-data ships none (gcompris downloads them at run time), but if a
@@ -447,10 +471,10 @@ def apply_rules(item: Item) -> Item:
     return item
 
 
-def _audio_files(folder: Path):
+def _audio_files(folder: Path, extensions=AUDIO_EXT):
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXT)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
 
 
 def _slug(text: str) -> str:
@@ -470,10 +494,10 @@ def ktuberling(package: str, root: Path) -> list[Item]:
     return items
 
 
-def plain(package: str, root: Path) -> list[Item]:
+def plain(package: str, root: Path, extensions=AUDIO_EXT) -> list[Item]:
     """minetest-data, sound-theme-freedesktop, tuxpaint-data, tuxtype-data, and the wider corpus' plain packages."""
     items = []
-    for path in _audio_files(root / "usr/share"):
+    for path in _audio_files(root / "usr/share", extensions):
         origin = str(path.relative_to(root))
         if package == "minetest-data":
             m = re.search(r"games/minetest/games/([^/]+)/mods/([^/]+)/", origin)
@@ -590,6 +614,40 @@ def archived(package: str, root: Path, staging: Path) -> list[Item]:
 SOUNDFONT_FILE = "usr/share/sounds/sf2/FluidR3_GM.sf2"
 
 
+def wavpack_decoded(package: str, root: Path, staging: Path) -> list[Item]:
+    """A plain package whose sounds are WavPack (.wv), decoded to .wav in ``staging`` with ``wvunpack``.
+
+    The origin stays the installed .wv path, so rules, groups and licenses read as for a plain package.
+    A file wvunpack cannot decode keeps its .wv copy, which the build then reports and skips on its own.
+    """
+    import shutil
+    import subprocess
+
+    wvunpack = shutil.which("wvunpack")
+    if wvunpack is None:
+        raise RuntimeError("its sounds are WavPack files and wvunpack is missing (apt-get install wavpack)")
+    items = []
+    for item in plain(package, root, extensions=DECODED_EXT):
+        target = staging / Path(item.origin).with_suffix(".wav")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".part.wav")  # never leave half a clip under the final name
+            decoded = subprocess.run([wvunpack, "-q", "-y", str(item.file), "-o", str(partial)], capture_output=True)
+            if decoded.returncode == 0:
+                partial.replace(target)
+            partial.unlink(missing_ok=True)
+        if target.exists():
+            item.file = target
+        items.append(item)
+    return items
+
+
+def corpus_name(item: Item) -> str:
+    """The clip's file name in the corpus: the origin's, with the decoded copy's extension if it was decoded."""
+    name = Path(item.origin).name
+    return Path(name).with_suffix(item.file.suffix).name if Path(name).suffix.lower() in DECODED_EXT else name
+
+
 def soundfont_notes(package: str, root: Path, staging: Path) -> list[Item]:
     """One clip per instrument sample of the General MIDI bank, rendered to ``staging`` as FLAC.
 
@@ -665,6 +723,8 @@ def collect(package: str, root: Path, work: Path, version: str) -> list[Item]:
         items = soundfont_notes(package, root, work / "soundfont" / f"{package}_{version}")
     elif package in ARCHIVES:
         items = archived(package, root, work / "archives" / f"{package}_{version}")
+    elif package in WAVPACK_PACKAGES:
+        items = wavpack_decoded(package, root, work / "decoded" / f"{package}_{version}")
     else:
         items = plain(package, root)
     return [apply_rules(item) for item in items]

@@ -37,15 +37,26 @@ def test_group_balance_weighs_small_groups_up_and_keeps_the_classes_even():
     assert half[90] / half[0] == pytest.approx(3.0)  # sqrt(90 / 10)
 
 
-def test_train_groups_go_to_training_and_leave_every_other_group_where_the_split_put_it():
-    files = [LabelledFile(Path(f"{label}/{g}/{i}.wav"), label, f"{label}-{g}") for label in ("human", "nonhuman")
-             for g in range(12) for i in range(3)]
+def test_train_groups_go_to_training_and_never_move_another_group():
+    def clips(groups):
+        return [LabelledFile(Path(f"{label}/{g}/{i}.wav"), label, f"{label}-{g}") for label in ("human", "nonhuman")
+                for g in groups for i in range(3)]
+
+    files = clips(range(12))
     drawn = {f.path: f.split for f in split_training_files(files, TrainConfig())}
     held_out = sorted({f.group for f in files if drawn[f.path] != "train"})
     assert held_out
+    # A group pinned to training leaves the draw: the others get the split they would have without it.
     pinned = split_training_files(files, TrainConfig(train_groups=(held_out[0],)))
-    for f in pinned:
-        assert f.split == ("train" if f.group == held_out[0] else drawn[f.path])
+    without = {f.path: f.split for f in split_training_files([f for f in files if f.group != held_out[0]],
+                                                             TrainConfig())}
+    assert {f.path: f.split for f in pinned} == {**without, **{f.path: "train" for f in files
+                                                              if f.group == held_out[0]}}
+    # New sources added and pinned to training leave every old group where it was.
+    new_groups = tuple(f"{label}-{g}" for label in ("human", "nonhuman") for g in (12, 13, 14))
+    grown = split_training_files(clips(range(15)), TrainConfig(train_groups=new_groups))
+    for f in grown:
+        assert f.split == drawn.get(f.path, "train")
     with pytest.raises(VoiceStudioError, match="no source group named human-typo"):
         split_training_files(files, TrainConfig(train_groups=("human-typo",)))
 

@@ -89,8 +89,9 @@ class TrainConfig:
     # training never hears in validation, its window AUC can peak at epoch 1 and keep an unfinished
     # network (issue 16); then validation still picks the clip rule and the threshold.
     keep_last: bool = False
-    # Source groups always put in the training split, after the grouped split is drawn (the other
-    # groups stay where it put them): a new, rare kind of voice to learn from rather than hold out.
+    # Source groups always put in the training split and left out of the grouped split's draw (the
+    # other groups get the split they would have without them): a new, rare kind of voice to learn
+    # from rather than hold out, or new sources added without moving the old ones.
     train_groups: tuple[str, ...] = ()
 
 
@@ -148,10 +149,13 @@ def split_training_files(files: list[LabelledFile], config: TrainConfig) -> list
     unknown = sorted(set(config.train_groups) - {f.group for f in files})
     if unknown:
         raise VoiceStudioError(f"no source group named {', '.join(unknown)} in the training data")
+    # Pinned groups are left out of the draw, so pinning (or adding) them never moves another group:
+    # the others get the split they would have without them.
+    drawn = [f for f in files if f.group not in config.train_groups]
     fractions = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction, config.test_fraction)
-    splits = assign_splits([f.label for f in files], [f.group for f in files], fractions, config.seed)
-    return [LabelledFile(f.path, f.label, f.group, "train" if f.group in config.train_groups else split)
-            for f, split in zip(files, splits)]
+    splits = iter(assign_splits([f.label for f in drawn], [f.group for f in drawn], fractions, config.seed))
+    return [LabelledFile(f.path, f.label, f.group, "train" if f.group in config.train_groups else next(splits))
+            for f in files]
 
 
 # Features ---------------------------------------------------------------------------
