@@ -74,6 +74,8 @@ def unique_target(out: Path, label: str, group: str, name: str, taken: set) -> P
 
 
 def file_license(package: str, item: sources.Item, copyright: debsrc.Copyright | None) -> str:
+    if item.license:  # stated by the sound itself (an OpenTTD catalogue's titles)
+        return item.license
     if package == "tuxtype-data":  # free-text copyright file; see sources.TUXTYPE_LICENSES
         return sources.TUXTYPE_LICENSES.get(Path(item.origin).name, "GPL-2")
     if package in sources.FREE_TEXT_LICENSES:
@@ -92,8 +94,12 @@ def main(argv=None) -> int:
     parser.add_argument("--refresh", action="store_true", help="download a package again if apt has a newer version")
     parser.add_argument("--instrument-notes", action="store_true",
                         help="add the recorded notes of fluid-soundfont-gm as non-human (not in the default corpus)")
+    parser.add_argument("--hard-negatives", action="store_true",
+                        help="add the recorded instruments, weapons and vehicles of sources.HARD_NEGATIVES "
+                             "(not in the default corpus)")
     args = parser.parse_args(argv)
-    packages = [*sources.PACKAGES, *(sources.INSTRUMENT_NOTES if args.instrument_notes else ())]
+    packages = [*sources.PACKAGES, *(sources.HARD_NEGATIVES if args.hard_negatives else ()),
+                *(sources.INSTRUMENT_NOTES if args.instrument_notes else ())]
     work, out = args.work.resolve(), args.out.resolve()
     work.mkdir(parents=True, exist_ok=True)
     prepare_out(out)

@@ -33,7 +33,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import debsrc  # noqa: E402
 from sources import HUMAN, NONHUMAN, RESERVED  # noqa: E402
-from sources import INSTRUMENT_NOTES, PACKAGES as TRAINING_PACKAGES  # noqa: E402
+from sources import HARD_NEGATIVES, INSTRUMENT_NOTES, PACKAGES as TRAINING_PACKAGES  # noqa: E402
 
 LISTING = Path(__file__).resolve().parent / "external_set.csv"
 FIELDS = ("package", "version", "path", "label", "source", "sha256", "duration_s")
@@ -118,7 +118,7 @@ class Clip:
 
 def check_packages() -> None:
     """The set's packages must never be training's, nor the independent evaluation's."""
-    overlap = set(PACKAGES) & {*TRAINING_PACKAGES, *INSTRUMENT_NOTES}
+    overlap = set(PACKAGES) & {*TRAINING_PACKAGES, *INSTRUMENT_NOTES, *HARD_NEGATIVES}
     reserved = [p for p in PACKAGES if p.startswith(RESERVED)]
     if overlap or reserved:
         raise SystemExit(f"external set packages also used elsewhere: {sorted(overlap) + reserved}")

@@ -59,6 +59,11 @@ def test_train_groups_go_to_training_and_never_move_another_group():
         assert f.split == drawn.get(f.path, "train")
     with pytest.raises(VoiceStudioError, match="no source group named human-typo"):
         split_training_files(files, TrainConfig(train_groups=("human-typo",)))
+    # Data already split on disk keeps its split; pinning a group there would be ignored, so it is refused.
+    presplit = [LabelledFile(f.path, f.label, f.group, drawn[f.path]) for f in files]
+    assert split_training_files(presplit, TrainConfig()) == presplit
+    with pytest.raises(VoiceStudioError, match="already split into train/val/test"):
+        split_training_files(presplit, TrainConfig(train_groups=(held_out[0],)))
 
 
 @pytest.mark.slow

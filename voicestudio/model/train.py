@@ -145,6 +145,9 @@ def _manifest_groups(root: Path) -> dict[Path, str]:
 def split_training_files(files: list[LabelledFile], config: TrainConfig) -> list[LabelledFile]:
     """Stratified split grouped by source (``voicestudio.splits.assign_splits``); a set already split is kept."""
     if all(f.split for f in files):
+        if config.train_groups:  # a split already made on disk would silently override the pinning
+            raise VoiceStudioError("the data is already split into train/val/test folders: move the pinned "
+                                   f"groups ({', '.join(config.train_groups)}) there instead of pinning them")
         return files
     unknown = sorted(set(config.train_groups) - {f.group for f in files})
     if unknown:
