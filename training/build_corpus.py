@@ -74,10 +74,8 @@ def unique_target(out: Path, label: str, group: str, name: str, taken: set) -> P
 
 
 def file_license(package: str, item: sources.Item, copyright: debsrc.Copyright | None) -> str:
-    if item.license:  # stated by the sound itself (an OpenTTD catalogue's titles)
+    if item.license:  # known for the file itself (tuxtype's README_SOUNDS, an OpenTTD catalogue's titles)
         return item.license
-    if package == "tuxtype-data":  # free-text copyright file; see sources.TUXTYPE_LICENSES
-        return sources.TUXTYPE_LICENSES.get(Path(item.origin).name, "GPL-2")
     if package in sources.FREE_TEXT_LICENSES:
         return sources.FREE_TEXT_LICENSES[package]
     if copyright and copyright.machine_readable:

@@ -544,6 +544,7 @@ def plain(package: str, root: Path, extensions=AUDIO_EXT) -> list[Item]:
     items = []
     for path in _audio_files(root / "usr/share", extensions):
         origin = str(path.relative_to(root))
+        license = ""  # from debian/copyright unless the file's own is known
         if package == "minetest-data":
             m = re.search(r"games/minetest/games/([^/]+)/mods/([^/]+)/", origin)
             group = f"minetest-{m.group(2)}" if m else "minetest-misc"
@@ -559,6 +560,7 @@ def plain(package: str, root: Path, extensions=AUDIO_EXT) -> list[Item]:
             m = re.search(r"/themes/([^/]+)/", origin)
             group = f"tuxtype-{m.group(1)}" if m else "tuxtype-sounds"
             license_path = re.sub(r"^usr/share/tuxtype/", "data/", origin)
+            license = TUXTYPE_LICENSES.get(path.name, "GPL-2")  # free-text copyright file
         elif package in LICENSE_ROOTS:  # the second round's plain packages: one default group per package
             group = package.removesuffix("-data")
             prefix, replacement = LICENSE_ROOTS[package]
@@ -568,7 +570,7 @@ def plain(package: str, root: Path, extensions=AUDIO_EXT) -> list[Item]:
             license_path = re.sub(r"^usr/share/games/[^/]+/", "data/", origin)
             if package == "lugaru-data":
                 license_path = re.sub(r"^data/", "Data/", license_path)
-        items.append(Item(package, origin, path, NONHUMAN, group, license_path))
+        items.append(Item(package, origin, path, NONHUMAN, group, license_path, license=license))
     return items
 
 
