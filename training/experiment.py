@@ -6,7 +6,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``voicestudio.model.train.train``, split, augmentation seed and robust graph).
 
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
-        [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...]
+        [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...] [--feature mfcc|logmel]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
         [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]] [--keep-last]
@@ -16,6 +16,8 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``--from-keras`` then averages the saved networks into one graph, as ``--networks`` does in one go;
 a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file),
 and ``F.tflite#I`` into network I of an averaged one (e.g. the shipped pair's second network).
+``--feature logmel`` makes the windows 40 log-mel bands instead of 20 MFCCs (the cache remembers it;
+``train`` needs the same flag).
 ``--teacher`` (distillation) fits each window to ``A`` times the teacher model's score plus ``1 - A``
 times its clip's label, e.g. with an average of several networks as the teacher.
 ``train`` writes the float model, its int8 twins and cards like ``robust_graph.py train``, then
@@ -36,25 +38,26 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from voicestudio.audio.features import FeatureSpec  # noqa: E402
+from voicestudio.audio.features import FEATURE_KINDS, FeatureSpec  # noqa: E402
 from voicestudio.model import train as train_module  # noqa: E402
 
 SETS = ("train", "val", "test")
 
 
-def prepare(corpus: Path, out: Path, config) -> None:
+def prepare(corpus: Path, out: Path, config, spec: FeatureSpec) -> None:
     """Compute the split's window sets once and save them (float32 images, labels, file indices)."""
-    data = train_module.prepare_data(corpus, FeatureSpec(), config)
+    data = train_module.prepare_data(corpus, spec, config)
     arrays = {}
     for name in SETS:
         windows = getattr(data, name)
         arrays.update({f"{name}_images": windows.images, f"{name}_labels": windows.labels,
                        f"{name}_file": windows.file_index})
     np.savez(out, augment_copies=config.augment_copies, seed=config.seed, cartoon_speed=config.cartoon_speed,
-             voice_pitch=config.voice_pitch, train_groups=",".join(config.train_groups), **arrays)
+             voice_pitch=config.voice_pitch, train_groups=",".join(config.train_groups), feature=spec.feature,
+             **arrays)
 
 
-def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
+def load(cache: Path, corpus: Path, config, spec: FeatureSpec) -> train_module.TrainingData:
     """The cached window sets with their files (the split is recomputed: it is deterministic)."""
     saved = np.load(cache)
     # The augmentation settings the windows were made with (a cache without one was made before it existed)
@@ -64,6 +67,9 @@ def load(cache: Path, corpus: Path, config) -> train_module.TrainingData:
         made = type(wanted)(saved[setting]) if setting in saved else before
         if made != wanted:
             raise SystemExit(f"{cache}: prepared with --{setting.replace('_', '-')} {made}, not {wanted}")
+    made = str(saved["feature"]) if "feature" in saved else "mfcc"
+    if made != spec.feature:
+        raise SystemExit(f"{cache}: prepared with --feature {made}, not {spec.feature}")
     made = str(saved["train_groups"]) if "train_groups" in saved else ""
     if made != ",".join(config.train_groups):
         raise SystemExit(f"{cache}: prepared with --train-group {made or '(none)'}, not "
@@ -160,12 +166,16 @@ def main(argv=None) -> int:
         sub.add_argument("--train-group", action="append", default=[], metavar="GROUP",
                          help="a source group always put in the training split (TrainConfig.train_groups; "
                          "repeatable; the cache remembers them)")
+        sub.add_argument("--feature", choices=FEATURE_KINDS, default="mfcc",
+                         help="what a window's image is made of: 20 MFCCs (default) or 40 log-mel bands "
+                         "(FeatureSpec.feature; the cache remembers it)")
     args = parser.parse_args(argv)
+    spec = FeatureSpec(feature=args.feature)
     if args.command == "prepare":
         prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed,
                                                                 cartoon_speed=args.cartoon_speed,
                                                                 voice_pitch=args.voice_pitch,
-                                                                train_groups=tuple(args.train_group)))
+                                                                train_groups=tuple(args.train_group)), spec)
         return 0
 
     if args.network is not None and (args.from_keras or not 0 <= args.network < args.networks):
@@ -181,7 +191,7 @@ def main(argv=None) -> int:
                                       width=args.width, networks=len(args.from_keras) if args.from_keras else args.networks,
                                       distil=args.distil if args.teacher else 0.0, keep_last=args.keep_last,
                                       train_groups=tuple(args.train_group))
-    data = load(args.cache, args.corpus, config)
+    data = load(args.cache, args.corpus, config, spec)
     if args.teacher:
         from voicestudio.model.detector import Detector
 
@@ -190,7 +200,7 @@ def main(argv=None) -> int:
         from robust_graph import coefficient_scale, robust_graph_swapped
 
         with robust_graph_swapped(args.out, coefficient_scale(data.train.images)):
-            model, history = train_module.fit_network(data, FeatureSpec(), config, args.network)
+            model, history = train_module.fit_network(data, spec, config, args.network)
         path = args.out.with_name(f"{args.out.stem}-network{args.network}.keras")
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
@@ -198,6 +208,7 @@ def main(argv=None) -> int:
         return 0
     started = time.time()
     result = train_robust(args.corpus, args.out, config, name="voice-detector", data=data, from_keras=args.from_keras,
+                          spec=spec,
                           provenance={"built_by": "python training/experiment.py train (train_default.py's "
                                                   "training, on cached windows)",
                                       **({"teacher": args.teacher.name} if args.teacher else {}),

@@ -50,17 +50,18 @@ from voicestudio.model.robust import build_robust_model, coefficient_scale, to_t
 
 
 def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector-v2-prototype",
-                 provenance: dict | None = None, data=None, from_keras: list[Path] | None = None):
+                 provenance: dict | None = None, data=None, from_keras: list[Path] | None = None, spec=None):
     """Train with ``voicestudio.model.train.train``, the graph swapped for the robust one.
 
     ``data``: window sets computed already (``experiment.py``'s cache); ``from_keras``: skip the
     fitting and write the models and cards of networks trained already on the same split (several:
-    averaged), each a ``.keras`` file or a float ``.tflite`` (``load_network``).
+    averaged), each a ``.keras`` file or a float ``.tflite`` (``load_network``); ``spec``: the features
+    (default ``FeatureSpec()``, the reference design's MFCC image).
     """
     import voicestudio.model.train as train_module
     from voicestudio.audio.features import FeatureSpec
 
-    spec = FeatureSpec()
+    spec = spec or FeatureSpec()
     if data is None:
         data = train_module.prepare_data(corpus, spec, config)
     provenance = provenance or {"built_by": "python training/robust_graph.py train"}

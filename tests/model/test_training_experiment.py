@@ -220,6 +220,41 @@ def test_networks_fitted_apart_and_averaged_equal_the_networks_trained_in_one_go
     assert Detector(distilled).predict_file(clip).clip_score >= 0.0
 
 
+@pytest.mark.slow
+def test_log_mel_windows_train_a_model_that_costs_what_the_mfcc_one_costs_after_its_first_layer(tmp_path):
+    """--feature logmel: 40 log-mel bands, strided to the MFCC image's 20 in the first convolution, so
+    every later layer is the MFCC network's; the card says what the detector must compute."""
+    import tensorflow as tf
+
+    from voicestudio.model.robust import normalisation_layer
+
+    corpus = tiny_set(tmp_path / "corpus", per_class=12)
+    script = REPO / "training" / "experiment.py"
+    settings = ["--corpus", str(corpus), "--augment-copies", "0", "--seed", "1"]
+    cache = tmp_path / "logmel.npz"
+    run = [sys.executable, str(script)]
+    subprocess.run([*run, "prepare", "--out", str(cache), "--feature", "logmel", *settings], check=True, cwd=REPO,
+                   capture_output=True)
+    assert np.load(cache)["train_images"].shape[1:] == (100, 40)
+    out = tmp_path / "logmel" / "models" / "voice-detector.tflite"
+    fit = [*run, "train", str(cache), "--epochs", "2", "--batch-size", "16", "--out", str(out), *settings]
+    refused = subprocess.run(fit, cwd=REPO, capture_output=True, text=True)  # an MFCC run on log-mel windows
+    assert refused.returncode != 0 and "prepared with --feature logmel, not mfcc" in refused.stderr
+    subprocess.run([*fit, "--feature", "logmel"], check=True, cwd=REPO, capture_output=True)
+
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["feature_spec"]["feature"] == "logmel" and card["feature_spec"]["n_mels"] == 40
+    normalisation_layer()
+    model = tf.keras.models.load_model(out.with_suffix(".keras"))
+    first = next(layer for layer in model.layers if isinstance(layer, tf.keras.layers.Conv2D))
+    assert first.strides == (2, 2) and first.output.shape[1:3] == (50, 20)  # the MFCC network's map from here on
+    clip = corpus / "human" / "speaker1" / "u1.wav"
+    for name in ("voice-detector.tflite", "voice-detector-int8-float-front.tflite"):
+        detector = Detector(out.with_name(name))
+        assert detector.spec.feature == "logmel"
+        assert 0.0 <= detector.predict_file(clip).clip_score <= 1.0
+
+
 def test_distillation_targets_mix_the_teachers_scores_with_the_labels():
     from voicestudio.errors import VoiceStudioError
     from voicestudio.model.train import TrainingData, training_targets

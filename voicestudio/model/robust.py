@@ -48,6 +48,15 @@ def normalisation_layer():
 
 
 BLOCKS = ((2, (2, 2)), (2, (1, 1)), (4, (2, 2)), (4, (1, 1)), (8, (2, 2)))  # (channels / width, stride)
+# Coefficients the blocks are sized for (the reference design's 20 MFCCs). The first convolution
+# strides a wider image (40 log-mel bands) down to about this many, so every later layer costs the
+# same per window whatever the features.
+BLOCK_COEFFS = 20
+
+
+def first_stride(spec) -> tuple[int, int]:
+    """(time, coefficient) stride of the first convolution."""
+    return (2, max(1, spec.n_coeffs // BLOCK_COEFFS))
 
 
 def build_robust_model(spec, width: int = 32, scale: np.ndarray | None = None):
@@ -59,7 +68,7 @@ def build_robust_model(spec, width: int = 32, scale: np.ndarray | None = None):
     scale = np.ones(coeffs, np.float32) if scale is None else np.asarray(scale, np.float32)
     inputs = layers.Input((frames, coeffs, 1), name="features")
     x = normalisation_layer()(scale, name="normalise")(inputs)
-    x = layers.Conv2D(width, 3, strides=(2, 1), padding="same", use_bias=False)(x)
+    x = layers.Conv2D(width, 3, strides=first_stride(spec), padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU(6.0)(x)
     for factor, stride in BLOCKS:
