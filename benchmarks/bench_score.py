@@ -50,14 +50,15 @@ def model_path(arg: str | None, workdir: Path) -> Path:
     if DEFAULT_MODEL.exists():
         return DEFAULT_MODEL
     from voicestudio.audio.features import FeatureSpec
-    from voicestudio.model.train import build_model, to_tflite
+    from voicestudio.model.robust import build_robust_model
+    from voicestudio.model.train import to_tflite
 
     import tensorflow as tf
 
     spec = FeatureSpec()
     tf.keras.utils.set_random_seed(0)
     path = workdir / "random-ds-cnn.tflite"
-    path.write_bytes(to_tflite(build_model(spec), spec))
+    path.write_bytes(to_tflite(build_robust_model(spec), spec))
     return path
 
 

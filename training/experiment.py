@@ -197,10 +197,7 @@ def main(argv=None) -> int:
 
         data = dataclasses.replace(data, teacher=Detector(args.teacher).invoke_images(data.train.images))
     if args.network is not None:  # one network of several, fitted apart (e.g. on another machine)
-        from robust_graph import coefficient_scale, robust_graph_swapped
-
-        with robust_graph_swapped(args.out, coefficient_scale(data.train.images)):
-            model, history = train_module.fit_network(data, spec, config, args.network)
+        model, history = train_module.fit_network(data, spec, config, args.network)
         path = args.out.with_name(f"{args.out.stem}-network{args.network}.keras")
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
@@ -219,7 +216,7 @@ def main(argv=None) -> int:
             "clip_score": result.card["clip_score"]}
     if args.work is not None:
         line["external"] = external_scores(
-            {"float32": args.out, "int8 float front": args.out.with_name(args.out.stem + "-int8-float-front.tflite")},
+            {"float32": args.out, "int8 float front": args.out.with_name(args.out.stem + "-int8.tflite")},
             args.work)
     with open(args.out.parent.parent / "experiments.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(line, default=train_module.json_default) + "\n")

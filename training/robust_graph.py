@@ -1,15 +1,16 @@
-"""Prototype: a detector graph whose int8 build has no operation that can fail, on any runtime.
+"""The detector graph whose int8 build has no operation that can fail, on any runtime: training and checks.
 
-Why the shipped int8 model fails: ``voicestudio.model.train.build_model`` normalises each image
-inside the graph as ``(x - mean_t x) / (sqrt(mean(x'^2)) + 1e-3)``. Quantised, the divisor is
-an int8 tensor whose calibrated range does not reach zero, so on a quiet or flat image it rounds
-to its zero point and TFLite's int8 DIV refuses to run (``div.cc:262 data[i] != zero_point``).
-The SQRT on int8 is version 2, which only LiteRT >= 2.21 has: tflite-runtime 2.14 cannot load it.
+Why the first built-in int8 model failed: its graph normalised each image as
+``(x - mean_t x) / (sqrt(mean(x'^2)) + 1e-3)``. Quantised, the divisor is an int8 tensor whose
+calibrated range does not reach zero, so on a quiet or flat image it rounds to its zero point
+and TFLite's int8 DIV refuses to run (``div.cc:262 data[i] != zero_point``). The SQRT on int8 is
+version 2, which only LiteRT >= 2.21 has: tflite-runtime 2.14 cannot load it.
 
-The design here removes both ops instead of guarding them:
+The design (``voicestudio.model.robust``, the network every training in VoiceStudio builds since)
+removes both ops instead of guarding them:
 - the features are log energies (MFCC or log-mel), so a change of gain or a fixed channel
   colouring is an *added* constant per coefficient; subtracting each coefficient's mean over
-  the window's frames (MEAN + SUB, as today) removes it. The division by the image's spread
+  the window's frames (MEAN + SUB, as before) removes it. The division by the image's spread
   buys no loudness invariance on top of that;
 - the spread is fixed instead: one constant scale per coefficient (1 / the coefficient's
   standard deviation over the training windows after the mean removal), a MUL by a constant.
@@ -17,11 +18,12 @@ The design here removes both ops instead of guarding them:
   for the small coefficients, and it cannot fail on any input.
 The graph is then MEAN, SUB, MUL, CONV_2D, DEPTHWISE_CONV_2D, MEAN (pooling),
 FULLY_CONNECTED, LOGISTIC: int8 kernels that exist in tflite-runtime 2.14 and that have no
-input they refuse. ``check`` proves it: op versions and ``min_runtime_version`` from the
-file, hostile inputs (silence, DC, full-scale square waves, clipped audio, white noise) and
-every window of the external set through the int8 model on ai-edge-litert, and the same
-inputs through tflite-runtime 2.14: ``--tflite-python`` (a venv with tflite-runtime==2.14.0
-and numpy<2) and ``--arm`` (the emulated aarch64 Python the device tests use).
+input they refuse; the int8 build keeps MEAN, SUB and MUL in float ("float front"). ``check``
+proves it: op versions and ``min_runtime_version`` from the file, hostile inputs (silence, DC,
+full-scale square waves, clipped audio, white noise) and every window of the external set
+through the int8 model on ai-edge-litert, and the same inputs through tflite-runtime 2.14:
+``--tflite-python`` (a venv with tflite-runtime==2.14.0 and numpy<2) and ``--arm`` (the emulated
+aarch64 Python the device tests use).
 
     python training/robust_graph.py train --corpus DIR --out OUT/voice-detector.tflite [--epochs N]
     python training/robust_graph.py check OUT/voice-detector-int8.tflite [--float-model OUT/voice-detector.tflite]
@@ -31,7 +33,6 @@ and numpy<2) and ``--arm`` (the emulated aarch64 Python the device tests use).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import subprocess
 import sys
@@ -43,15 +44,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# The graph (voicestudio.model.robust: the app fine-tunes it too) ---------------------------
-
 from voicestudio.errors import ModelError  # noqa: E402
-from voicestudio.model.robust import build_robust_model, coefficient_scale, to_tflite_float_front  # noqa: E402
 
 
 def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector-v2-prototype",
                  provenance: dict | None = None, data=None, from_keras: list[Path] | None = None, spec=None):
-    """Train with ``voicestudio.model.train.train``, the graph swapped for the robust one.
+    """Train with ``voicestudio.model.train.train``: OUT, OUT-int8 (float front), their cards, OUT.keras.
 
     ``data``: window sets computed already (``experiment.py``'s cache); ``from_keras``: skip the
     fitting and write the models and cards of networks trained already on the same split (several:
@@ -65,19 +63,15 @@ def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector
     if data is None:
         data = train_module.prepare_data(corpus, spec, config)
     provenance = provenance or {"built_by": "python training/robust_graph.py train"}
-    with robust_graph_swapped(out, coefficient_scale(data.train.images)):
-        if from_keras is None:
-            result = train_module.train(corpus, out, spec=spec, config=config, name=name, provenance=provenance,
-                                        data=data)
-        else:
-            from voicestudio.model.robust import average_of
+    if from_keras is None:
+        result = train_module.train(corpus, out, spec=spec, config=config, name=name, provenance=provenance,
+                                    data=data)
+    else:
+        from voicestudio.model.robust import average_of
 
-            model = average_of([load_network(path, data.val.images[:512]) for path in from_keras])
-            result = train_module.finish(model, {"networks": []}, data, out, data_dir=corpus, spec=spec,
-                                         config=config, name=name, provenance=provenance)
-    card = json.loads(result.int8_path.with_suffix(".json").read_text())  # the variant shares the int8 card
-    card["name"] += "-float-front"
-    out.with_name(out.stem + "-int8-float-front.json").write_text(json.dumps(card, indent=2))
+        model = average_of([load_network(path, data.val.images[:512]) for path in from_keras])
+        result = train_module.finish(model, {"networks": []}, data, out, data_dir=corpus, spec=spec,
+                                     config=config, name=name, provenance=provenance)
     print(json.dumps(result.card["metrics"], indent=2))
     return result
 
@@ -103,32 +97,6 @@ def load_network(path: Path, images: np.ndarray):
         raise ModelError(path, f"#{member} picks a network of an averaged float .tflite, not of a {path.suffix} file")
     normalisation_layer()  # registers the layer class the saved model names
     return tf.keras.models.load_model(path)
-
-
-@contextlib.contextmanager
-def robust_graph_swapped(out: Path, scale: np.ndarray):
-    """``train``'s network swapped for the robust one (normalised by ``scale``); its int8 conversion also
-    writes the "float front" variant and the Keras model beside ``out``."""
-    import voicestudio.model.train as train_module
-    from voicestudio.files import write_atomically
-
-    original_build, original_to_tflite = train_module.build_model, train_module.to_tflite
-
-    def build(spec, width=32):
-        return build_robust_model(spec, width, scale)
-
-    def to_tflite_and_float_front(model, spec, *, quantize="none", representative=None):
-        if quantize == "int8":
-            write_atomically(out.with_name(out.stem + "-int8-float-front.tflite"),
-                             to_tflite_float_front(model, representative))
-            model.save(out.with_suffix(".keras"))
-        return original_to_tflite(model, spec, quantize=quantize, representative=representative)
-
-    train_module.build_model, train_module.to_tflite = build, to_tflite_and_float_front
-    try:
-        yield
-    finally:
-        train_module.build_model, train_module.to_tflite = original_build, original_to_tflite
 
 
 # The checks -----------------------------------------------------------------------------

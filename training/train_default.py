@@ -4,7 +4,8 @@
     python training/train_default.py --cards-only --from DIR    # cards for models trained already
 
 Writes resources/models/voice-detector.tflite (float32) and voice-detector-int8.tflite with
-their cards. The network is ``robust_graph.py``'s: its normalisation is MEAN, SUB and MUL by
+their cards. The network is ``voicestudio.model.robust``'s (``robust_graph.py`` has the reasoning
+and the checks): its normalisation is MEAN, SUB and MUL by
 constants, so no operator can fail on any input (the old graph divided by a quantised standard
 deviation) and every operator is at a version tflite-runtime 2.14 has. The shipped int8 model is
 the "float front" build: int8 CNN, normalisation kept in float (int8 AUC within 0.001 of float).
@@ -102,7 +103,7 @@ def card_corpus(provenance: dict) -> dict:
 
 def ship(trained: Path, out: Path, corpus: Path, work: Path, *, peer_json: Path | None = None,
          built_by: str | None = None) -> None:
-    """Copy the float and float-front int8 models next to ``out`` with complete cards.
+    """Copy the float and int8 (float front) models next to ``out`` with complete cards.
 
     ``built_by`` replaces the command the trained cards name (None: they keep it; --cards-only).
     """
@@ -116,8 +117,7 @@ def ship(trained: Path, out: Path, corpus: Path, work: Path, *, peer_json: Path 
                      for r in runs if r["model"].startswith("silero")), None)
 
     provenance = json.loads((corpus / "provenance.json").read_text())
-    builds = {out: trained / out.name, out.with_name(out.stem + "-int8.tflite"):
-              trained / (out.stem + "-int8-float-front.tflite")}
+    builds = {out: trained / out.name, out.with_name(out.stem + "-int8.tflite"): trained / (out.stem + "-int8.tflite")}
     external, scores = {}, {}
     for target, source in builds.items():
         card = json.loads(source.with_suffix(".json").read_text())

@@ -9,6 +9,7 @@ import audiofiles
 from voicestudio.cli import main
 from voicestudio.metrics import roc_auc
 from voicestudio.model.detector import Detector
+from voicestudio.model.inspect import inspect_tflite
 from voicestudio.model.train import TrainConfig, find_labelled_files, split_training_files
 
 SR = 16000
@@ -36,11 +37,23 @@ def test_train_cli_writes_models_that_predict(tmp_path, capsys):
     assert card["feature_spec"]["sample_rate"] == SR and card["metrics"]["validation"]["n"] > 0
     assert card["training"]["group_balance"] == 0.5 and card["clip_score"] in ("max", "top2_mean")
     assert result["int8_model"].endswith("tiny-int8.tflite")
+    assert out.with_suffix(".keras").is_file()  # the network, to fine-tune or average later
+    # The built-in's graph: its int8 build runs every input (the old graph's int8 DIV refused a full-scale
+    # square wave) on every runtime back to tflite-runtime 2.14 (no SQRT v2)
+    t = np.arange(2 * SR) / SR
+    hostile = {"silence": np.zeros(2 * SR, np.float32), "DC": np.full(2 * SR, 0.5, np.float32),
+               "square": np.sign(np.sin(2 * np.pi * 440 * t)).astype(np.float32),
+               "clipped": np.clip(20 * np.sin(2 * np.pi * 220 * t), -1, 1).astype(np.float32)}
     for model in (out, out.with_name("tiny-int8.tflite")):
+        found = inspect_tflite(model)
+        assert not {op.name for op in found.operators} & {"DIV", "SQRT", "RSQRT"}
+        assert found.metadata["min_runtime_version"] == "1.14.0"
         detector = Detector(model)
         assert detector.batch_capable
         p = detector.predict_file(data / "human" / "speaker0" / "u0.wav")
         assert 0.0 <= p.clip_score <= 1.0
+        for samples in hostile.values():
+            assert 0.0 <= detector.predict_samples(samples, SR).clip_score <= 1.0
     code = main(["predict", "--model", str(out), str(data / "nonhuman" / "hum" / "n0.wav")])
     assert code == 0
 

@@ -90,7 +90,7 @@ def test_cached_windows_train_the_same_model_as_the_uncached_path(tmp_path):
     assert cards[0]["clip_score"] in CLIP_SCORES and cards[0]["training"]["group_balance"] == 0.5
     assert cards[0]["metrics"]["validation"]["clip_rules"].keys() == {"max", "top2_mean"}
     clip = corpus / "human" / "speaker1" / "u1.wav"
-    for name in ("voice-detector.tflite", "voice-detector-int8-float-front.tflite"):
+    for name in ("voice-detector.tflite", "voice-detector-int8.tflite"):
         a, b = (Detector(p.with_name(name)).predict_file(clip) for p in (cached, direct))
         assert np.allclose(a.window_probs, b.window_probs, atol=1e-5, equal_nan=True)
     line = json.loads((tmp_path / "cached" / "experiments.jsonl").read_text().splitlines()[-1])
@@ -155,7 +155,7 @@ def test_two_networks_are_averaged_in_one_file_that_runs_everywhere_and_rebuilds
     rebuilt = rebuild_from_tflite(out, images)  # raises unless it equals the file within 1e-4
     assert len([layer for layer in rebuilt.layers if isinstance(layer, tf.keras.layers.Dense)]) == 2
 
-    int8 = out.with_name("voice-detector-int8-float-front.tflite")
+    int8 = out.with_name("voice-detector-int8.tflite")
     versions, min_runtime = operator_versions(int8)
     assert min_runtime == "1.14.0" and versions["ADD"] and versions["FULLY_CONNECTED"]
     assert Detector(int8).predict_file(clip).clip_score >= 0.0
@@ -249,7 +249,7 @@ def test_log_mel_windows_train_a_model_that_costs_what_the_mfcc_one_costs_after_
     first = next(layer for layer in model.layers if isinstance(layer, tf.keras.layers.Conv2D))
     assert first.strides == (2, 2) and first.output.shape[1:3] == (50, 20)  # the MFCC network's map from here on
     clip = corpus / "human" / "speaker1" / "u1.wav"
-    for name in ("voice-detector.tflite", "voice-detector-int8-float-front.tflite"):
+    for name in ("voice-detector.tflite", "voice-detector-int8.tflite"):
         detector = Detector(out.with_name(name))
         assert detector.spec.feature == "logmel"
         assert 0.0 <= detector.predict_file(clip).clip_score <= 1.0

@@ -60,7 +60,7 @@ def first_stride(spec) -> tuple[int, int]:
 
 
 def build_robust_model(spec, width: int = 32, scale: np.ndarray | None = None):
-    """``train.build_model``'s network with the fixed normalisation in front."""
+    """The detector's CNN over a (frames, coeffs, 1) feature image -> P(human), the fixed normalisation in front."""
     import tensorflow as tf
 
     layers = tf.keras.layers

@@ -9,9 +9,13 @@ source with training.
 
 Features are computed with the same code the detector runs
 (``voicestudio.audio.features``): training and inference cannot drift. The
-network is a depthwise-separable CNN over the window's feature image; it
-normalises each image itself (per-coefficient mean removal over time and a
-learned scale), so loudness and channel colouring are not shortcuts.
+network is the built-in detector's (``voicestudio.model.robust``): a
+depthwise-separable CNN over the window's feature image that normalises each
+image itself (per-coefficient mean removal over time, then a fixed scale per
+coefficient from the training windows), so loudness and channel colouring are
+not shortcuts and its int8 build has no operation that can fail on any input.
+Written beside OUT.tflite: OUT-int8.tflite (int8 network, normalisation in
+float: runs on tflite-runtime 2.14), both cards, and OUT.keras (the network).
 """
 
 from __future__ import annotations
@@ -190,36 +194,6 @@ def _tf():
     except ImportError:
         raise MissingExtraError("training and conversion", "train", "tensorflow") from None
     return tf
-
-
-def build_model(spec: FeatureSpec, width: int = 32):
-    """Depthwise-separable CNN over a (frames, coeffs, 1) image -> P(human)."""
-    tf = _tf()
-    layers = tf.keras.layers
-    frames, coeffs = spec.image_shape
-    inputs = layers.Input((frames, coeffs, 1), name="features")
-    # Per-image normalisation inside the graph: remove each coefficient's mean
-    # over time (loudness and channel colouring), then scale by the image's
-    # spread. The detector can then feed raw features.
-    x = layers.Lambda(lambda t: t - tf.reduce_mean(t, axis=1, keepdims=True), name="cmn")(inputs)
-    x = layers.Lambda(
-        lambda t: t / (tf.sqrt(tf.reduce_mean(tf.square(t), axis=[1, 2, 3], keepdims=True)) + 1e-3),
-        name="scale",
-    )(x)
-    x = layers.Conv2D(width, 3, strides=(2, 1), padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU(6.0)(x)
-    for filters, stride in ((width * 2, (2, 2)), (width * 2, (1, 1)), (width * 4, (2, 2)), (width * 4, (1, 1)), (width * 8, (2, 2))):
-        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU(6.0)(x)
-        x = layers.Conv2D(filters, 1, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU(6.0)(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="p_human")(x)
-    return tf.keras.Model(inputs, outputs, name="voice_ds_cnn")
 
 
 def seed_everything(seed: int) -> None:
@@ -422,8 +396,11 @@ def fit_network(data: TrainingData, spec: FeatureSpec, config: TrainConfig, memb
     tf = _tf()
     if config.networks > 1:
         report(f"network {member + 1} of {config.networks}")
+    from voicestudio.model.robust import build_robust_model, coefficient_scale
+
     seed_everything(config.seed + member)
-    model = build_model(spec, config.width)
+    # The built-in detector's network (voicestudio.model.robust): no operation its int8 build can fail on
+    model = build_robust_model(spec, config.width, coefficient_scale(data.train.images))
     model.compile(
         optimizer=tf.keras.optimizers.Adam(config.learning_rate),
         loss=tf.keras.losses.BinaryCrossentropy(label_smoothing=0.05),
@@ -468,13 +445,17 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
     report(f"metrics: {dumps(metrics)}")
     train_set, val_set, by_split = data.train, data.val, data.by_split
 
+    from voicestudio.model.robust import to_tflite_float_front
+
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(out_path, to_tflite(model, spec))
     rng = np.random.default_rng(config.seed)
     representative = train_set.images[rng.choice(len(train_set.images), min(500, len(train_set.images)), replace=False)]
     int8_path = out_path.with_name(out_path.stem + "-int8.tflite")
-    write_atomically(int8_path, to_tflite(model, spec, quantize="int8", representative=representative))
+    # The built-in's int8 build: int8 network, normalisation in float (runs on tflite-runtime 2.14)
+    write_atomically(int8_path, to_tflite_float_front(model, representative))
+    model.save(out_path.with_suffix(".keras"))  # the network itself: to fine-tune (--base) or average later
 
     card = {
         "card_version": 1,
