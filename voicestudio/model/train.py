@@ -455,7 +455,10 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
     int8_path = out_path.with_name(out_path.stem + "-int8.tflite")
     # The built-in's int8 build: int8 network, normalisation in float (runs on tflite-runtime 2.14)
     write_atomically(int8_path, to_tflite_float_front(model, representative))
-    model.save(out_path.with_suffix(".keras"))  # the network itself: to fine-tune (--base) or average later
+    # The network itself, to fine-tune (--base) or average later; Keras wants the suffix, so the partial file has it
+    partial = out_path.with_name(out_path.stem + ".partial.keras")
+    model.save(partial)
+    os.replace(partial, out_path.with_suffix(".keras"))
 
     card = {
         "card_version": 1,
