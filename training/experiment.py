@@ -6,7 +6,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``voicestudio.model.train.train``, split, augmentation seed and robust graph).
 
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
-        [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...] [--feature mfcc|logmel]
+        [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...] [--feature mfcc|logmel] [--n-mfcc N]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
         [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]] [--keep-last]
@@ -16,8 +16,8 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``--from-keras`` then averages the saved networks into one graph, as ``--networks`` does in one go;
 a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file),
 and ``F.tflite#I`` into network I of an averaged one (e.g. the shipped pair's second network).
-``--feature logmel`` makes the windows 40 log-mel bands instead of 20 MFCCs (the cache remembers it;
-``train`` needs the same flag).
+``--feature logmel`` makes the windows 40 log-mel bands instead of 20 MFCCs, ``--n-mfcc N`` keeps N
+MFCCs (the cache remembers its FeatureSpec; ``train`` needs the same flags).
 ``--teacher`` (distillation) fits each window to ``A`` times the teacher model's score plus ``1 - A``
 times its clip's label, e.g. with an average of several networks as the teacher.
 ``train`` writes the float model, its int8 twins and cards like ``robust_graph.py train``, then
@@ -53,8 +53,15 @@ def prepare(corpus: Path, out: Path, config, spec: FeatureSpec) -> None:
         arrays.update({f"{name}_images": windows.images, f"{name}_labels": windows.labels,
                        f"{name}_file": windows.file_index})
     np.savez(out, augment_copies=config.augment_copies, seed=config.seed, cartoon_speed=config.cartoon_speed,
-             voice_pitch=config.voice_pitch, train_groups=",".join(config.train_groups), feature=spec.feature,
-             **arrays)
+             voice_pitch=config.voice_pitch, train_groups=",".join(config.train_groups),
+             feature_spec=json.dumps(spec.to_dict()), **arrays)
+
+
+def cached_spec(saved) -> FeatureSpec:
+    """The features a cache was made with (before they were saved whole, only the kind; before that, the default)."""
+    if "feature_spec" in saved:
+        return FeatureSpec.from_dict(json.loads(str(saved["feature_spec"])))
+    return FeatureSpec(feature=str(saved["feature"])) if "feature" in saved else FeatureSpec()
 
 
 def load(cache: Path, corpus: Path, config, spec: FeatureSpec) -> train_module.TrainingData:
@@ -67,9 +74,11 @@ def load(cache: Path, corpus: Path, config, spec: FeatureSpec) -> train_module.T
         made = type(wanted)(saved[setting]) if setting in saved else before
         if made != wanted:
             raise SystemExit(f"{cache}: prepared with --{setting.replace('_', '-')} {made}, not {wanted}")
-    made = str(saved["feature"]) if "feature" in saved else "mfcc"
-    if made != spec.feature:
-        raise SystemExit(f"{cache}: prepared with --feature {made}, not {spec.feature}")
+    made = cached_spec(saved)
+    if made != spec:
+        wanted, had = spec.to_dict(), made.to_dict()
+        raise SystemExit(f"{cache}: prepared with " + ", ".join(
+            f"--{k.replace('_', '-')} {had[k]}, not {wanted[k]}" for k in had if had[k] != wanted[k]))
     made = str(saved["train_groups"]) if "train_groups" in saved else ""
     if made != ",".join(config.train_groups):
         raise SystemExit(f"{cache}: prepared with --train-group {made or '(none)'}, not "
@@ -169,8 +178,10 @@ def main(argv=None) -> int:
         sub.add_argument("--feature", choices=FEATURE_KINDS, default="mfcc",
                          help="what a window's image is made of: 20 MFCCs (default) or 40 log-mel bands "
                          "(FeatureSpec.feature; the cache remembers it)")
+        sub.add_argument("--n-mfcc", type=int, default=FeatureSpec().n_mfcc, metavar="N",
+                         help="MFCCs kept (FeatureSpec.n_mfcc; the cache remembers it)")
     args = parser.parse_args(argv)
-    spec = FeatureSpec(feature=args.feature)
+    spec = FeatureSpec(feature=args.feature, n_mfcc=args.n_mfcc)
     if args.command == "prepare":
         prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed,
                                                                 cartoon_speed=args.cartoon_speed,
