@@ -6,7 +6,7 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``voicestudio.model.train.train``, split, augmentation seed and robust graph).
 
     python training/experiment.py prepare --corpus /work/corpus-wide2 --out CACHE.npz [--augment-copies 2]
-        [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...] [--feature mfcc|logmel] [--n-mfcc N]
+        [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...] [--feature mfcc|logmel] [--spec FIELD=VALUE ...]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
         [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]] [--keep-last]
@@ -16,8 +16,9 @@ written is exactly what ``train_default.py`` would write with those settings (th
 ``--from-keras`` then averages the saved networks into one graph, as ``--networks`` does in one go;
 a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file),
 and ``F.tflite#I`` into network I of an averaged one (e.g. the shipped pair's second network).
-``--feature logmel`` makes the windows 40 log-mel bands instead of 20 MFCCs, ``--n-mfcc N`` keeps N
-MFCCs (the cache remembers its FeatureSpec; ``train`` needs the same flags).
+``--feature logmel`` makes the windows 40 log-mel bands instead of 20 MFCCs; ``--spec FIELD=VALUE`` sets
+any other FeatureSpec field (``n_mfcc=13``, ``window_s=0.5``; the cache remembers its FeatureSpec and
+``train`` needs the same flags).
 ``--teacher`` (distillation) fits each window to ``A`` times the teacher model's score plus ``1 - A``
 times its clip's label, e.g. with an average of several networks as the teacher.
 ``train`` writes the float model, its int8 twins and cards like ``robust_graph.py train``, then
@@ -55,6 +56,18 @@ def prepare(corpus: Path, out: Path, config, spec: FeatureSpec) -> None:
     np.savez(out, augment_copies=config.augment_copies, seed=config.seed, cartoon_speed=config.cartoon_speed,
              voice_pitch=config.voice_pitch, train_groups=",".join(config.train_groups),
              feature_spec=json.dumps(spec.to_dict()), **arrays)
+
+
+def feature_spec(feature: str, settings: list[str]) -> FeatureSpec:
+    """FeatureSpec(feature=...) with FIELD=VALUE settings, each value of its field's type."""
+    default = FeatureSpec().to_dict()
+    values = {"feature": feature}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in default or name == "feature" or not value:
+            raise ValueError(f"--spec {setting}: not FIELD=VALUE with a FeatureSpec field other than feature")
+        values[name] = type(default[name])(value)
+    return FeatureSpec(**values)
 
 
 def cached_spec(saved) -> FeatureSpec:
@@ -178,10 +191,14 @@ def main(argv=None) -> int:
         sub.add_argument("--feature", choices=FEATURE_KINDS, default="mfcc",
                          help="what a window's image is made of: 20 MFCCs (default) or 40 log-mel bands "
                          "(FeatureSpec.feature; the cache remembers it)")
-        sub.add_argument("--n-mfcc", type=int, default=FeatureSpec().n_mfcc, metavar="N",
-                         help="MFCCs kept (FeatureSpec.n_mfcc; the cache remembers it)")
+        sub.add_argument("--spec", action="append", default=[], metavar="FIELD=VALUE",
+                         help="another FeatureSpec field, e.g. n_mfcc=13 or window_s=0.5 (repeatable; the cache "
+                         "remembers them)")
     args = parser.parse_args(argv)
-    spec = FeatureSpec(feature=args.feature, n_mfcc=args.n_mfcc)
+    try:
+        spec = feature_spec(args.feature, args.spec)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.command == "prepare":
         prepare(args.corpus, args.out, train_module.TrainConfig(augment_copies=args.augment_copies, seed=args.seed,
                                                                 cartoon_speed=args.cartoon_speed,

@@ -240,7 +240,7 @@ def test_log_mel_windows_train_a_model_that_costs_what_the_mfcc_one_costs_after_
     fit = [*run, "train", str(cache), "--epochs", "2", "--batch-size", "16", "--out", str(out), *settings]
     refused = subprocess.run(fit, cwd=REPO, capture_output=True, text=True)  # an MFCC run on log-mel windows
     assert refused.returncode != 0 and "prepared with --feature logmel, not mfcc" in refused.stderr
-    refused = subprocess.run([*fit, "--n-mfcc", "13"], cwd=REPO, capture_output=True, text=True)
+    refused = subprocess.run([*fit, "--spec", "n_mfcc=13"], cwd=REPO, capture_output=True, text=True)
     assert "prepared with --n-mfcc 20, not 13, --feature logmel, not mfcc" in refused.stderr
     subprocess.run([*fit, "--feature", "logmel"], check=True, cwd=REPO, capture_output=True)
 
