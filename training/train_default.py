@@ -117,7 +117,10 @@ def ship(trained: Path, out: Path, corpus: Path, work: Path, *, peer_json: Path 
                      for r in runs if r["model"].startswith("silero")), None)
 
     provenance = json.loads((corpus / "provenance.json").read_text())
-    builds = {out: trained / out.name, out.with_name(out.stem + "-int8.tflite"): trained / (out.stem + "-int8.tflite")}
+    int8_build = trained / (out.stem + "-int8.tflite")
+    if (earlier := trained / (out.stem + "-int8-float-front.tflite")).exists():
+        int8_build = earlier  # trained before the float front became the -int8 build (its -int8 is fully int8)
+    builds = {out: trained / out.name, out.with_name(out.stem + "-int8.tflite"): int8_build}
     external, scores = {}, {}
     for target, source in builds.items():
         card = json.loads(source.with_suffix(".json").read_text())
