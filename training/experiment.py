@@ -71,10 +71,8 @@ def feature_spec(feature: str, settings: list[str]) -> FeatureSpec:
 
 
 def cached_spec(saved) -> FeatureSpec:
-    """The features a cache was made with (before they were saved whole, only the kind; before that, the default)."""
-    if "feature_spec" in saved:
-        return FeatureSpec.from_dict(json.loads(str(saved["feature_spec"])))
-    return FeatureSpec(feature=str(saved["feature"])) if "feature" in saved else FeatureSpec()
+    """The features a cache was made with (one made before they were saved: the default)."""
+    return FeatureSpec.from_dict(json.loads(str(saved["feature_spec"]))) if "feature_spec" in saved else FeatureSpec()
 
 
 def load(cache: Path, corpus: Path, config, spec: FeatureSpec) -> train_module.TrainingData:

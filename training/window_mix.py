@@ -53,8 +53,8 @@ def mixed(pa: np.ndarray, pb: np.ndarray, offset: int | None) -> np.ndarray:
     if offset is None:
         return (pa + pb) / 2
     padded = np.nan_to_num(np.concatenate([pb, np.zeros(2 * len(pa) + offset)]), nan=0.0)
-    first = padded[2 * np.arange(len(pa))]
-    return (pa + np.maximum(first, padded[2 * np.arange(len(pa)) + offset])) / 2
+    first = 2 * np.arange(len(pa))  # B's window starting where A's window j starts
+    return (pa + np.maximum(padded[first], padded[first + offset])) / 2
 
 
 def clip_scores(a: Detector, b: Detector, clips: list[Clip]) -> np.ndarray:

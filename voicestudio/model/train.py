@@ -21,6 +21,7 @@ float: runs on tflite-runtime 2.14), both cards, and OUT.keras (the network).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import random
@@ -336,6 +337,14 @@ class TrainingData:
     test: WindowSet | None
     teacher: np.ndarray | None = None  # a teacher model's probability for each training window
 
+    @functools.cached_property
+    def coefficient_scale(self) -> np.ndarray:
+        """The network's fixed normalisation (``robust.coefficient_scale`` of the training windows): once
+        for all the networks fitted on these windows."""
+        from voicestudio.model.robust import coefficient_scale
+
+        return coefficient_scale(self.train.images)
+
 
 def training_targets(data: TrainingData, config: TrainConfig) -> np.ndarray:
     """What each training window is fitted to: its clip's label, mixed with the teacher's score."""
@@ -396,11 +405,11 @@ def fit_network(data: TrainingData, spec: FeatureSpec, config: TrainConfig, memb
     tf = _tf()
     if config.networks > 1:
         report(f"network {member + 1} of {config.networks}")
-    from voicestudio.model.robust import build_robust_model, coefficient_scale
+    from voicestudio.model.robust import build_robust_model
 
     seed_everything(config.seed + member)
     # The built-in detector's network (voicestudio.model.robust): no operation its int8 build can fail on
-    model = build_robust_model(spec, config.width, coefficient_scale(data.train.images))
+    model = build_robust_model(spec, config.width, data.coefficient_scale)
     model.compile(
         optimizer=tf.keras.optimizers.Adam(config.learning_rate),
         loss=tf.keras.losses.BinaryCrossentropy(label_smoothing=0.05),
