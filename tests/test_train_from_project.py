@@ -182,9 +182,9 @@ def test_data_dir_and_from_project_exclude_each_other(project_db, tmp_path, caps
 
 
 def test_data_dir_settings_are_refused_with_from_project(project_db, tmp_path, capsys):
-    for option in (["--group-balance", "0.5"], ["--networks", "2"]):
+    for option in (["--group-balance", "0.5"], ["--networks", "2"], ["--half-width", "16"]):
         code = main(["--db", str(project_db[0]), "train", "--from-project", *option])
-        assert code == 2 and "goes with DATA_DIR" in capsys.readouterr().err
+        assert code == 2 and "with DATA_DIR" in capsys.readouterr().err
     assert main(["train", str(tmp_path / "d"), str(tmp_path / "o.tflite"), "--networks", "0"]) == 2
     assert "--networks must be 1 or more" in capsys.readouterr().err
 

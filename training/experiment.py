@@ -165,6 +165,10 @@ def main(argv=None) -> int:
                    help="networks trained already on this split (several: averaged): write the models only; "
                    "a .keras file trained on this cache with these settings, or a float .tflite with its card "
                    "(FILE.tflite#I: network I of an averaged one)")
+    t.add_argument("--half", type=Path, metavar="NETWORK",
+                   help="with --from-keras: a network of half-length windows (a .keras file trained on a cache "
+                   "with --spec window_s=0.5 --spec window_hop_s=0.25), scored on each half of the window; the "
+                   "higher of the two is averaged with --from-keras's score (the two-scale graph)")
     t.add_argument("--teacher", type=Path, metavar="MODEL.tflite",
                    help="distil: fit to this model's window scores mixed with the labels (see --distil)")
     t.add_argument("--distil", type=float, default=0.5, metavar="A",
@@ -206,6 +210,8 @@ def main(argv=None) -> int:
 
     if args.network is not None and (args.from_keras or not 0 <= args.network < args.networks):
         parser.error("--network I goes with --networks N (0 <= I < N), not with --from-keras")
+    if args.half and not args.from_keras:
+        parser.error("--half goes with --from-keras")
     if args.teacher and args.from_keras:
         parser.error("--teacher fits a network; --from-keras fits none")
     from robust_graph import train_robust
@@ -231,11 +237,13 @@ def main(argv=None) -> int:
         return 0
     started = time.time()
     result = train_robust(args.corpus, args.out, config, name="voice-detector", data=data, from_keras=args.from_keras,
-                          spec=spec,
+                          spec=spec, half=args.half,
                           provenance={"built_by": "python training/experiment.py train (train_default.py's "
                                                   "training, on cached windows)",
                                       **({"teacher": args.teacher.name} if args.teacher else {}),
                                       **({"averaged": network_recipes(args.from_keras, config)} if args.from_keras
+                                         else {}),
+                                      **({"half_windows": network_recipes([args.half], config)[0]} if args.half
                                          else {})})
     line = {"settings": dataclasses.asdict(config), "from_keras": [str(p) for p in args.from_keras or ()],
             "seconds": round(time.time() - started), "out": str(args.out), "metrics": result.card["metrics"],

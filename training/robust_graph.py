@@ -48,13 +48,16 @@ from voicestudio.errors import ModelError  # noqa: E402
 
 
 def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector-v2-prototype",
-                 provenance: dict | None = None, data=None, from_keras: list[Path] | None = None, spec=None):
+                 provenance: dict | None = None, data=None, from_keras: list[Path] | None = None, spec=None,
+                 half: Path | None = None):
     """Train with ``voicestudio.model.train.train``: OUT, OUT-int8 (float front), their cards, OUT.keras.
 
     ``data``: window sets computed already (``experiment.py``'s cache); ``from_keras``: skip the
     fitting and write the models and cards of networks trained already on the same split (several:
-    averaged), each a ``.keras`` file or a float ``.tflite`` (``load_network``); ``spec``: the features
-    (default ``FeatureSpec()``, the reference design's MFCC image).
+    averaged), each a ``.keras`` file or a float ``.tflite`` (``load_network``); ``half``: with
+    ``from_keras``, a network of half-length windows scored on each half of the window, the higher
+    averaged with theirs (``robust.two_scale``); ``spec``: the features (default ``FeatureSpec()``,
+    the reference design's MFCC image).
     """
     import voicestudio.model.train as train_module
     from voicestudio.audio.features import FeatureSpec
@@ -67,9 +70,11 @@ def train_robust(corpus: Path, out: Path, config, *, name: str = "voice-detector
         result = train_module.train(corpus, out, spec=spec, config=config, name=name, provenance=provenance,
                                     data=data)
     else:
-        from voicestudio.model.robust import average_of
+        from voicestudio.model.robust import average_of, two_scale
 
         model = average_of([load_network(path, data.val.images[:512]) for path in from_keras])
+        if half is not None:
+            model = two_scale(model, load_network(half, data.val.images[:512, :spec.window_frames // 2]))
         result = train_module.finish(model, {"networks": []}, data, out, data_dir=corpus, spec=spec,
                                      config=config, name=name, provenance=provenance)
     print(json.dumps(result.card["metrics"], indent=2))
@@ -92,6 +97,9 @@ def load_network(path: Path, images: np.ndarray):
         members = member_networks(model)
         if member >= len(members):
             raise ModelError(path, f"it averages {len(members)} network(s); there is no network #{member}")
+        if members[member] is None:
+            raise ModelError(path, f"network #{member} scores each half of the window (the two-scale graph's "
+                             "half network): it is not a 1 s network on its own")
         return members[member]
     if member is not None:
         raise ModelError(path, f"#{member} picks a network of an averaged float .tflite, not of a {path.suffix} file")

@@ -1,6 +1,6 @@
 """Rebuild the built-in detector from scratch: corpus, training, conversion, cards.
 
-    python training/train_default.py [--work DIR] [--corpus DIR] [--epochs 14] [--augment-copies 1] [--seed 0]
+    python training/train_default.py [--work DIR] [--corpus DIR] [--epochs 6] [--seed 0] [--half-width 24]
     python training/train_default.py --cards-only --from DIR    # cards for models trained already
 
 Writes resources/models/voice-detector.tflite (float32) and voice-detector-int8.tflite with
@@ -9,12 +9,15 @@ and the checks): its normalisation is MEAN, SUB and MUL by
 constants, so no operator can fail on any input (the old graph divided by a quantised standard
 deviation) and every operator is at a version tflite-runtime 2.14 has. The shipped int8 model is
 the "float front" build: int8 CNN, normalisation kept in float (int8 AUC within 0.001 of float).
+The graph is two-scale (``robust.two_scale``): a 1 s network, and a narrower network of half-length
+windows scored on each half of the window, the higher half averaged with the 1 s score.
 The cards carry the corpus's provenance and licences, the label policy, the held-out test split,
 and the external evaluation set's metrics (``evaluate_external.py``; clips fetched into --work).
-Needs `pip install -e '.[train]'` and Debian's apt-get. On a 2-core machine: the corpus about
-15 min (1.9 GB of packages, cached in --work), training about an hour (14 epochs of ~4.5 min, early
-stopping). The shipped models average this network and a second one (training/README.md,
-"Two networks averaged"); --networks N trains N networks with one setting and averages them.
+Needs `pip install -e '.[train]'` and Debian's apt-get. On a 2-core machine: the corpus 6–15 min
+(1.9 GB of packages, cached in --work), then each network's windows about 3.5 min and its 6 epochs
+about 6 min (1 s network) and 5.5 min (half network), about 25 min of training in all
+(training/README.md, "Two scales"). The defaults are the recipe of the shipped model's networks;
+--networks N averages N 1 s networks, --half-width 0 leaves the half network out.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "resources" / "models" / "voice-detector.tflite"
+HALF_WIDTH = 24  # the shipped model's network of half-length windows (training/README.md, "Two scales")
+CORPUS_OPTIONS = ("--hard-negatives", "--instrument-notes")  # the shipped model's corpus (training/README.md)
+# Source groups always in the training split (TrainConfig.train_groups): rare kinds of sound to learn from
+# rather than hold out (game cries, instrument notes; training/README.md, tenth and eleventh sessions)
+TRAIN_GROUPS = ("teeworlds-tee", "teeworlds", "widelands", "lmms-common", "scorched3d", "scorched3d-screams",
+                "chromium-bsu", "openttd", *(f"fluid-{family}" for family in (
+                    "strings", "drums", "reed", "guitar", "organ", "piano", "chromatic-percussion", "bass", "brass",
+                    "ethnic", "pipe", "percussive", "synth-lead", "synth-pad", "ensemble", "sound-effects",
+                    "synth-effects")))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 LABEL_POLICY = ("human = any human vocalisation: speech in any language, whisper, shout, scream, exclamation, "
@@ -41,9 +53,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("/tmp/voicestudio-corpus-work"))
     parser.add_argument("--corpus", type=Path, default=Path("/tmp/voicestudio-corpus"))
-    parser.add_argument("--epochs", type=int, default=14)
-    parser.add_argument("--augment-copies", type=int, default=1)
-    parser.add_argument("--group-balance", type=float, default=0.0,
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--augment-copies", type=int, default=2)
+    parser.add_argument("--group-balance", type=float, default=0.5,
                         help="weigh small source groups up (voicestudio.model.train.TrainConfig.group_balance)")
     parser.add_argument("--cartoon-speed", type=float, default=0.0, metavar="P",
                         help="share of augmented variants sped up or slowed like cartoon voices "
@@ -53,8 +65,13 @@ def main() -> int:
                         "(voicestudio.model.train.TrainConfig.voice_pitch)")
     parser.add_argument("--networks", type=int, default=1,
                         help="networks trained apart and averaged in one graph (TrainConfig.networks)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--half-width", type=int, default=HALF_WIDTH, metavar="W",
+                        help="width of the network of half-length windows scored on each half of the window "
+                        f"(TrainConfig.half_width; default {HALF_WIDTH}, the shipped model's; 0: none)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--learning-rate", type=float, default=4e-3)
+    parser.add_argument("--best-epoch", action="store_true",
+                        help="keep the best validation AUC's weights, not the last epoch's (TrainConfig.keep_last)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cards-only", action="store_true", help="write the cards and copy models from --from")
@@ -66,7 +83,7 @@ def main() -> int:
 
     if not (args.corpus / "manifest.csv").exists():
         subprocess.run([sys.executable, str(REPO / "training" / "build_corpus.py"), "--work", str(args.work),
-                        "--out", str(args.corpus), "--seed", str(args.seed)], check=True,
+                        "--out", str(args.corpus), "--seed", str(args.seed), *CORPUS_OPTIONS], check=True,
                        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     trained = args.trained
     if not args.cards_only:
@@ -79,7 +96,8 @@ def main() -> int:
         config = TrainConfig(epochs=args.epochs, seed=args.seed, augment_copies=args.augment_copies,
                              cartoon_speed=args.cartoon_speed, voice_pitch=args.voice_pitch,
                              group_balance=args.group_balance,
-                             batch_size=args.batch_size, learning_rate=args.learning_rate, networks=args.networks)
+                             batch_size=args.batch_size, learning_rate=args.learning_rate, networks=args.networks,
+                             half_width=args.half_width, keep_last=not args.best_epoch, train_groups=TRAIN_GROUPS)
         train_robust(args.corpus, trained / args.out.name, config, name="voice-detector")
     if trained is None:
         parser.error("--cards-only needs --from DIR")

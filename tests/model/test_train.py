@@ -58,6 +58,23 @@ def test_train_cli_writes_models_that_predict(tmp_path, capsys):
     assert code == 0
 
 
+@pytest.mark.slow
+def test_half_width_adds_a_network_of_half_windows_scored_on_both_halves(tmp_path, capsys):
+    """--half-width: the two-scale graph from nothing: the 1 s network and a narrower one of half-length
+    windows on the same split, in one file whose int8 build runs back to tflite-runtime 2.14."""
+    data = tiny_set(tmp_path / "data")
+    out = tmp_path / "model" / "two.tflite"
+    assert main(["--json", "train", str(data), str(out), "--epochs", "1", "--half-width", "8"]) == 0
+    card = json.loads(capsys.readouterr().out)["card"]
+    assert card["training"]["half_width"] == 8 and len(card["training"]["epochs_run"]) == 2
+    for model in (out, out.with_name("two-int8.tflite")):
+        found = inspect_tflite(model)
+        assert {"STRIDED_SLICE", "MAXIMUM"} <= {op.name for op in found.operators}
+        assert found.metadata["min_runtime_version"] == "1.14.0"
+        assert 0.0 <= Detector(model).predict_file(data / "human" / "speaker0" / "u0.wav").clip_score <= 1.0
+    assert main(["train", str(data), str(out), "--half-width", "-1"]) == 2
+
+
 def test_grouped_split_keeps_groups_together(tmp_path):
     data = tiny_set(tmp_path / "data", per_class=24)
     files = split_training_files(find_labelled_files(data), TrainConfig(seed=3))

@@ -257,6 +257,82 @@ def test_log_mel_windows_train_a_model_that_costs_what_the_mfcc_one_costs_after_
         assert 0.0 <= detector.predict_file(clip).clip_score <= 1.0
 
 
+@pytest.mark.slow
+def test_a_half_window_network_scores_both_halves_of_the_window_in_one_file_that_runs_everywhere(tmp_path):
+    """--half: a 0.5 s network on each half of the 1 s window, the higher averaged with the 1 s network's
+    score, in one graph: it scores as the two networks do, its int8 build keeps old operator versions and
+    fails on no input, and the fine-tuning rebuild equals the file with the half network still one network."""
+    import tensorflow as tf
+
+    from voicestudio.audio.decode import load_audio
+    from voicestudio.audio.features import FeatureSpec
+    from voicestudio.errors import ModelError
+    from voicestudio.model.from_tflite import keras_probabilities, rebuild_from_tflite
+    from voicestudio.model.robust import build_robust_model, coefficient_scale, normalisation_layer
+    from voicestudio.model.windows import clip_windows
+
+    sys.path.insert(0, str(REPO / "training"))
+    from robust_graph import hostile_audio, load_network, operator_versions
+
+    corpus = tiny_set(tmp_path / "corpus", per_class=12)
+    run = [sys.executable, str(REPO / "training" / "experiment.py")]
+    settings = ["--corpus", str(corpus), "--augment-copies", "0", "--seed", "1"]
+    halves = ["--spec", "window_s=0.5", "--spec", "window_hop_s=0.25"]
+    one, half = tmp_path / "1s.npz", tmp_path / "half.npz"
+    for cache, spec in ((one, []), (half, halves)):
+        subprocess.run([*run, "prepare", "--out", str(cache), *spec, *settings], check=True, cwd=REPO,
+                       capture_output=True)
+    fit = ["--epochs", "2", "--batch-size", "16", "--networks", "1", "--network", "0"]
+    subprocess.run([*run, "train", str(one), "--out", str(tmp_path / "full.tflite"), *fit, *settings],
+                   check=True, cwd=REPO, capture_output=True)
+    full_net, half_net = tmp_path / "full-network0.keras", tmp_path / "half-network0.keras"
+    # The half network as initialised, its batch norm statistics those of the half-length windows (a few
+    # steps on 24 clips leave them near their start, so every window scores alike; the graph is what is
+    # tested here): its scores differ between the halves, so which one counts shows
+    tf.keras.utils.set_random_seed(5)
+    windows = np.load(half)["train_images"]
+    network = build_robust_model(FeatureSpec(window_s=0.5, window_hop_s=0.25), 8, coefficient_scale(windows))
+    for layer in network.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.momentum = 0.0  # one training-mode pass sets the moving statistics to these windows'
+    network(windows[..., None], training=True)
+    network.save(half_net)
+    images = np.concatenate([clip_windows(load_audio(p, sample_rate=16000).samples, FeatureSpec()) for p in
+                             (corpus / "human" / "speaker1" / "u1.wav", corpus / "nonhuman" / "hiss" / "n1.wav",
+                              corpus / "nonhuman" / "beep" / "n2.wav")])
+    normalisation_layer()
+    out = tmp_path / "two-scale" / "models" / "voice-detector.tflite"
+    refused = subprocess.run([*run, "train", str(one), "--out", str(out), "--half", str(half_net), *settings],
+                             cwd=REPO, capture_output=True, text=True)
+    assert refused.returncode != 0 and "--half goes with --from-keras" in refused.stderr
+    subprocess.run([*run, "train", str(one), "--out", str(out), "--from-keras", str(full_net), "--half",
+                    str(half_net), *settings], check=True, cwd=REPO, capture_output=True)
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["half_windows"]["file"] == half_net.name
+
+    networks = [tf.keras.models.load_model(p) for p in (full_net, half_net)]
+    first, second = (keras_probabilities(networks[1], part) for part in (images[:, :50], images[:, 50:]))
+    assert np.max(np.abs(first - second)) > 1e-2  # the halves score apart...
+    expected = (keras_probabilities(networks[0], images) + np.maximum(first, second)) / 2
+    assert np.allclose(Detector(out, threads=1).invoke_images(images), expected, atol=1e-5)  # ...the higher counts
+
+    int8 = out.with_name("voice-detector-int8.tflite")
+    versions, min_runtime = operator_versions(int8)
+    assert min_runtime == "1.14.0" and versions["STRIDED_SLICE"] == [1] and versions["MAXIMUM"]  # slice in float
+    detector = Detector(int8, threads=1)
+    for name, audio in hostile_audio().items():
+        probabilities = detector.invoke_images(clip_windows(audio, FeatureSpec()))
+        assert np.all(np.isfinite(probabilities)) and np.all((0 <= probabilities) & (probabilities <= 1)), name
+
+    rebuilt = rebuild_from_tflite(out, images)  # raises unless it equals the file within 1e-4
+    heads = [layer for layer in rebuilt.layers if isinstance(layer, tf.keras.layers.Dense)]
+    assert len(heads) == 2  # the half network once, called on both halves
+    assert rebuilt.count_params() < sum(n.count_params() for n in networks)  # batch norm folded, nothing doubled
+    assert np.allclose(keras_probabilities(load_network(Path(f"{out}#0"), images), images),
+                       keras_probabilities(networks[0], images), atol=1e-4)
+    with pytest.raises(ModelError, match="half of the window"):
+        load_network(Path(f"{out}#1"), images)
+
+
 def test_distillation_targets_mix_the_teachers_scores_with_the_labels():
     from voicestudio.errors import VoiceStudioError
     from voicestudio.model.train import TrainingData, training_targets

@@ -33,6 +33,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--networks", type=int, default=1, metavar="N",
                         help="train N networks apart (seeds SEED, SEED+1, ...) and average them in one model; each "
                         "costs one training (default 1; the built-in model averages two)")
+    parser.add_argument("--half-width", type=int, default=0, metavar="W",
+                        help="also train a network of half-length windows, W channels wide, scored on each half of "
+                        "the window; the higher of the two is averaged with the other networks' score (default 0: "
+                        "none; the built-in model has one)")
     parser.add_argument("--name", default=None, help="the model's name (default: voice-detector, or OUT's stem)")
 
 
@@ -49,8 +53,10 @@ def run(args) -> int:
         raise UsageError("--group-balance must be 0 or more")
     if args.networks < 1:
         raise UsageError("--networks must be 1 or more")
+    if args.half_width < 0:
+        raise UsageError("--half-width must be 0 (none) or more")
     config = TrainConfig(epochs=30 if args.epochs is None else args.epochs, seed=args.seed,
-                         group_balance=args.group_balance, networks=args.networks)
+                         group_balance=args.group_balance, networks=args.networks, half_width=args.half_width)
     # Training logs (ours, Keras', the converter's) are progress: stderr, so stdout is the result.
     with contextlib.redirect_stdout(sys.stderr):
         result = train(args.data_dir, args.out, config=config, name=args.name or "voice-detector")
@@ -70,8 +76,8 @@ def run_from_project(args) -> int:
         raise UsageError("DATA_DIR and --from-project exclude each other: give only OUT.tflite")
     if args.group_balance:
         raise UsageError("--group-balance goes with DATA_DIR (a project's clips are weighed by class)")
-    if args.networks != 1:
-        raise UsageError("--networks goes with DATA_DIR (--from-project fine-tunes the base as it is)")
+    if args.networks != 1 or args.half_width:
+        raise UsageError("--networks and --half-width go with DATA_DIR (--from-project fine-tunes the base as it is)")
     out = args.data_dir  # the one positional is OUT
     from voicestudio.dataset.project_training import train_from_project
 

@@ -15,7 +15,9 @@ import functools
 
 import numpy as np
 
-NORMALISATION_OPS = ("MEAN", "SUB", "MUL")  # kept in float32 in the int8 build
+# Kept in float32 in the int8 build: the normalisation, and the two-scale graph's slicing of the raw
+# features in front of it (sliced in int8, the raw image would be quantised before it is normalised).
+FLOAT_FRONT_OPS = ("STRIDED_SLICE", "MEAN", "SUB", "MUL")
 
 
 def coefficient_scale(images: np.ndarray) -> np.ndarray:
@@ -101,7 +103,7 @@ def to_tflite_float_front(model, representative: np.ndarray) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = samples
-    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(NORMALISATION_OPS))
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(FLOAT_FRONT_OPS))
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=samples,
                                                          debug_options=options)
     return debugger.get_nondebug_quantized_model()
@@ -124,3 +126,28 @@ def average_of(members, name: str = "voice_ds_cnn_v2_mean"):
         outputs.append(member(inputs))
     mean = tf.keras.layers.Average(name="p_human")(outputs)
     return tf.keras.Model(inputs, mean, name=name)
+
+
+def two_scale(full, half, name: str = "voice_ds_cnn_v2_two_scale"):
+    """``full``'s window score averaged with the higher of ``half``'s scores on the window's two halves.
+
+    ``half`` is a network of half-length windows (0.5 s), which makes other mistakes than the
+    1 s ones (radio voices and notes right, short effects wrong: training/README.md). Its two
+    halves are the frames a 0.5 s window at the same start and half a window later would have
+    (the features are computed over the clip, so slicing the 1 s image gives exactly those), so
+    the graph scores as the two detectors' windows do together, in one file and one invoke.
+    """
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    frames, coeffs, channels = full.inputs[0].shape[1:]
+    if tuple(half.inputs[0].shape[1:]) != (frames // 2, coeffs, channels):
+        raise ValueError(f"the half network takes {tuple(half.inputs[0].shape[1:])}, "
+                         f"not half of the {(frames, coeffs, channels)} window")
+    inputs = layers.Input((frames, coeffs, channels), name="features")
+    rest = frames - frames // 2
+    first = layers.Cropping2D(((0, rest), (0, 0)), name="first_half")(inputs)
+    second = layers.Cropping2D(((rest, 0), (0, 0)), name="second_half")(inputs)
+    full.name, half.name = "member_0", "member_1"
+    either_half = layers.Maximum(name="either_half")([half(first), half(second)])
+    return tf.keras.Model(inputs, layers.Average(name="p_human")([full(inputs), either_half]), name=name)

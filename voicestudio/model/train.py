@@ -21,6 +21,7 @@ float: runs on tflite-runtime 2.14), both cards, and OUT.keras (the network).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import json
 import os
@@ -98,6 +99,10 @@ class TrainConfig:
     # other groups get the split they would have without them): a new, rare kind of voice to learn
     # from rather than hold out, or new sources added without moving the old ones.
     train_groups: tuple[str, ...] = ()
+    # Width of a network of half-length windows scored on each half of the window, the higher of the
+    # two averaged with the networks' score (robust.two_scale; 0: none). Its mistakes are not the 1 s
+    # networks' (radio voices and notes right, short effects wrong): together they generalise better.
+    half_width: int = 0
 
 
 # Finding the data ---------------------------------------------------------------
@@ -390,20 +395,38 @@ def train(
 
     ``data``: the window sets already computed (``training/experiment.py`` caches them), else built here.
     """
-    from voicestudio.model.robust import average_of
+    from voicestudio.model.robust import average_of, two_scale
 
     if data is None:
         data = prepare_data(data_dir, spec, config, augment=augment, report=report)
     networks = [fit_network(data, spec, config, member, report) for member in range(config.networks)]
-    return finish(average_of([model for model, _ in networks]), {"networks": [h for _, h in networks]}, data,
+    model = average_of([model for model, _ in networks])
+    if config.half_width:
+        half, history = fit_half_network(data_dir, spec, config, augment=augment, report=report)
+        model, networks = two_scale(model, half), [*networks, (half, history)]
+    return finish(model, {"networks": [h for _, h in networks]}, data,
                   out_path, data_dir=data_dir, spec=spec, config=config, name=name, provenance=provenance,
                   report=report)
+
+
+def half_spec(spec: FeatureSpec) -> FeatureSpec:
+    """The features of half-length windows at half the hop: the two-scale graph's halves of a window."""
+    return dataclasses.replace(spec, window_s=spec.window_s / 2, window_hop_s=spec.window_hop_s / 2)
+
+
+def fit_half_network(data_dir, spec: FeatureSpec, config: TrainConfig, *, augment=None, report=print):
+    """The network of half-length windows (``config.half_width`` wide, seeded after the 1 s networks:
+    ``config.seed + config.networks``) on the same split: (model, history)."""
+    report("network of half-length windows")
+    half = half_spec(spec)
+    data = prepare_data(data_dir, half, config, augment=augment, report=report)
+    return fit_network(data, half, dataclasses.replace(config, width=config.half_width), config.networks, report)
 
 
 def fit_network(data: TrainingData, spec: FeatureSpec, config: TrainConfig, member: int = 0, report=print):
     """Network ``member`` of ``config.networks`` (seeded ``config.seed + member``), fitted: (model, history)."""
     tf = _tf()
-    if config.networks > 1:
+    if config.networks > 1 and member < config.networks:  # (the half network, seeded after them, says so itself)
         report(f"network {member + 1} of {config.networks}")
     from voicestudio.model.robust import build_robust_model
 
@@ -496,6 +519,7 @@ def finish(model, history: dict, data: TrainingData, out_path, *, data_dir, spec
             **({"train_groups": list(config.train_groups)} if config.train_groups else {}),
             "networks": config.networks,
             "width": config.width,
+            **({"half_width": config.half_width} if config.half_width else {}),
             "parameters": int(model.count_params()),
             **(provenance or {}),
         },
