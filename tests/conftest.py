@@ -77,6 +77,7 @@ MARKED_TESTS = {
     ),
     "tf": (
         "tests/model/test_train.py::test_train_cli_writes_models_that_predict",
+        "tests/model/test_train.py::test_half_width_adds_a_network_of_half_windows_scored_on_both_halves",
         "tests/ui/test_inside_window.py::test_occlusion_on_the_mfcc_view_marks_exactly_the_band_a_model_reads",
         "tests/ui/test_checkpoint_window.py::test_model_tab_shows_a_checkpoint_as_a_tree",
         "tests/test_clip_failures.py::test_convert_compares_the_files_the_converted_model_takes",

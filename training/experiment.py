@@ -9,11 +9,14 @@ written is exactly what ``train_default.py`` would write with those settings (th
         [--cartoon-speed P] [--voice-pitch P] [--train-group GROUP ...] [--feature mfcc|logmel] [--spec FIELD=VALUE ...]
     python training/experiment.py train CACHE.npz --corpus /work/corpus-wide2 --out DIR/voice-detector.tflite \\
         [--group-balance 0.5] [--epochs 12] [--batch-size 256] [--learning-rate 4e-3] [--width 32] [--networks N]
-        [--network I | --from-keras K.keras|F.tflite [...]] [--teacher T.tflite [--distil A]] [--keep-last]
-        [--work /work/corpus-work]
+        [--network I | --from-keras K.keras|F.tflite [...] [--half H.keras]] [--teacher T.tflite [--distil A]]
+        [--keep-last] [--work /work/corpus-work]
 
-``--network I`` fits only network I of ``--networks`` (seed + I, as ``train`` would) and saves it;
+``--network I`` fits only network I of ``--networks`` (seed + I, as ``train`` would) and saves it, its
+recipe beside it (``NET.recipe.json``, which the cards of what averages it quote);
 ``--from-keras`` then averages the saved networks into one graph, as ``--networks`` does in one go;
+``--half`` adds a network trained on a half-window cache (``--spec window_s=0.5 --spec
+window_hop_s=0.25``) on each half of the window (``robust.two_scale``: the shipped model's graph);
 a float ``.tflite`` there is turned back into its network (``from_tflite``, checked against the file),
 and ``F.tflite#I`` into network I of an averaged one (e.g. the shipped pair's second network).
 ``--feature logmel`` makes the windows 40 log-mel bands instead of 20 MFCCs; ``--spec FIELD=VALUE`` sets
@@ -140,11 +143,25 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
                     *(("epochs", "batch_size", "learning_rate") if member is not None else ()))
             recipes.append({"file": named.name, **({"trained_as": trained["file"]} if "file" in trained else {}),
                             **{k: trained[k] for k in keep if k in trained}})
+        elif recipe_path(path).is_file():  # written beside it by --network I
+            recipes.append({"file": path.name, **json.loads(recipe_path(path).read_text())})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
                             **{k: getattr(config, k) for k in (*RECIPE_SETTINGS, "epochs", "batch_size",
                                                                "learning_rate")}})
     return recipes
+
+
+def recipe_path(network: Path) -> Path:
+    """Where ``--network I`` writes how it fitted NETWORK.keras (NETWORK.json may be a model's card)."""
+    return network.with_suffix(".recipe.json")
+
+
+def network_recipe(config, spec, member: int, epochs_run: int) -> dict:
+    """How ``--network I`` fitted its network: written beside the .keras file for the cards of what averages it."""
+    return {"built_by": f"python training/experiment.py train --networks {config.networks} --network {member}",
+            **{k: getattr(config, k) for k in (*RECIPE_SETTINGS, "epochs", "batch_size", "learning_rate")},
+            "seed": config.seed + member, "epochs_run": epochs_run, "feature_spec": spec.to_dict()}
 
 
 def main(argv=None) -> int:
@@ -233,6 +250,8 @@ def main(argv=None) -> int:
         path = args.out.with_name(f"{args.out.stem}-network{args.network}.keras")
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
+        recipe_path(path).write_text(json.dumps(network_recipe(config, spec, args.network, len(history["loss"])),
+                                                        indent=1, default=train_module.json_default) + "\n")
         print(f"wrote {path} ({len(history['loss'])} epochs; best validation AUC {max(history['val_auc']):.4f})")
         return 0
     started = time.time()

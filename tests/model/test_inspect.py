@@ -73,8 +73,10 @@ def test_the_built_in_models(capsys):
     assert found.weight_bytes < float_model.weight_bytes / 2
     assert main(["model", "inspect", str(INT8_MODEL)]) == 0
     text = capsys.readouterr().out
-    # two networks averaged: twice the convolutions, one ADD
-    assert "QUANTIZE (v1)" in text and re.search(r"\s12  CONV_2D \(v3\)", text) and "1  ADD (v2)" in text
+    # the two-scale graph: the 1 s network once, the half network on both halves (its weights stored once),
+    # the higher half (MAXIMUM) averaged with the 1 s score (one ADD)
+    assert "QUANTIZE (v1)" in text and re.search(r"\s18  CONV_2D \(v3\)", text) and "1  ADD (v2)" in text
+    assert "2  STRIDED_SLICE (v1)" in text and "1  MAXIMUM (v2)" in text
     assert "min_runtime_version: 1.14.0" in text
     assert main(["--json", "model", "inspect", str(DEFAULT_MODEL)]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -93,14 +93,17 @@ def test_the_builtin_model_layers_and_the_cli(clip, tmp_path, capsys):
     reader = open_reader(DEFAULT_MODEL)
     layers = reader.activations
     assert len(layers) > 10 and any(len(t.shape) == 4 and t.shape[-1] > 8 for t in layers)
-    # The built-in model averages two networks: a name both have must say which.
+    # The built-in two-scale graph: the 1 s network and the half network on each half of the window, so a
+    # name they all have must say which.
     assert main(["model", "tensors", str(DEFAULT_MODEL), str(clip), "--tensor", "global_average"]) == 1
-    assert "matches 2 tensors" in capsys.readouterr().err
+    assert "matches 3 tensors" in capsys.readouterr().err
     assert main(["model", "tensors", str(DEFAULT_MODEL), str(clip), "--tensor", "member_0_1/global_average",
                  "--out", str(tmp_path / "npy")]) == 0
     text = capsys.readouterr().out
-    assert "member_0_1/re_lu_10_1/Relu6" in text and "member_1_1/re_lu_10_1/Relu6" in text
-    assert "member_0_1/global_average_pooling2d_1/Mean  [" in text and "(silent)" in text
+    assert "member_0_1/re_lu_21_1/Relu6" in text and "member_1_1/re_lu_10_1/Relu6" in text
+    assert "member_1_3/re_lu_10_1/Relu6" in text  # the half network again, on the second half
+    assert "first_half_1/strided_slice" in text and "either_half_1/Maximum" in text
+    assert "member_0_1/global_average_pooling2d_1_1/Mean  [" in text and "(silent)" in text
     pooled = np.load(next((tmp_path / "npy").glob("*global_average*.npy")))
     starts = np.load(tmp_path / "npy" / "window_starts_s.npy")
     assert pooled.shape == (len(starts), 256)

@@ -307,7 +307,10 @@ def test_a_half_window_network_scores_both_halves_of_the_window_in_one_file_that
     assert refused.returncode != 0 and "--half goes with --from-keras" in refused.stderr
     subprocess.run([*run, "train", str(one), "--out", str(out), "--from-keras", str(full_net), "--half",
                     str(half_net), *settings], check=True, cwd=REPO, capture_output=True)
-    assert json.loads(out.with_suffix(".json").read_text())["training"]["half_windows"]["file"] == half_net.name
+    training = json.loads(out.with_suffix(".json").read_text())["training"]
+    assert training["half_windows"]["file"] == half_net.name
+    fitted = training["averaged"][0]  # as --network 0 wrote beside the network, not this run's settings
+    assert "--network 0" in fitted["built_by"] and fitted["epochs"] == 2 and fitted["batch_size"] == 16
 
     networks = [tf.keras.models.load_model(p) for p in (full_net, half_net)]
     first, second = (keras_probabilities(networks[1], part) for part in (images[:, :50], images[:, 50:]))

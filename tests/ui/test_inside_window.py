@@ -50,10 +50,10 @@ def test_inside_view_layers_windows_and_occlusion(qtbot, open_window, project_fi
     assert rect.height() == pytest.approx(window.views.detail.mfcc.shape[1], abs=1e-3)
     assert np.array_equal(overlay.image, shown.occlusion.drop) and shown.occlusion.strongest > 0
 
-    # A layer: one image per channel, each scaled to its own range.
-    index = next(i for i in range(panel.layers.count()) if "re_lu_10_1" in (panel.layers.itemData(i) or ""))
+    # A layer (the 1 s network's last): one image per channel, each scaled to its own range.
+    index = next(i for i in range(panel.layers.count()) if "member_0_1/re_lu_21_1" in (panel.layers.itemData(i) or ""))
     panel.layers.setCurrentIndex(index)
-    qtbot.waitUntil(lambda: "member_0_1/re_lu_10_1" in window.inside.shown.layer, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "member_0_1/re_lu_21_1" in window.inside.shown.layer, timeout=WAIT_MS)
     assert window.inside.shown.activation.shape == (7, 3, 256)
     assert len(panel._images) == 64 and "the first 64 of 256" in panel.caption.text()
 
