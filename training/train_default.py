@@ -14,9 +14,9 @@ windows scored on each half of the window, the higher half averaged with the 1 s
 The cards carry the corpus's provenance and licences, the label policy, the held-out test split,
 and the external evaluation set's metrics (``evaluate_external.py``; clips fetched into --work).
 Needs `pip install -e '.[train]'` and Debian's apt-get. On a 2-core machine: the corpus 6–15 min
-(1.9 GB of packages, cached in --work), then each network's windows about 3.5 min and its 6 epochs
-about 6 min (1 s network) and 5.5 min (half network), about 25 min of training in all
-(training/README.md, "Two scales"). The defaults are the recipe of the shipped model's networks;
+(1.9 GB of packages, cached in --work), then 21 min for both networks' windows and 6 epochs each,
+the conversions and the external set (training/README.md, "Two scales: the shipped model"). The
+defaults are the recipe of the shipped model's networks;
 --networks N averages N 1 s networks, --half-width 0 leaves the half network out.
 """
 

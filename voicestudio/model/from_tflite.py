@@ -141,6 +141,12 @@ def _check_float(flat: FlatModel, path: Path) -> None:
 
 
 NORMALISATION = "its normalisation is not x - mean over frames, times a constant"
+ADD_FIELDS = MUL_FIELDS = {"activation": (0, "b", 0)}
+
+
+def _frame_position(value: int, size: int) -> int:
+    """A slice's begin or end as a frame index (negative: from the end, as Python counts)."""
+    return min(max(value + size if value < 0 else value, 0), size)
 
 
 def _frame_crop(flat: FlatModel, op: Op, shape: tuple[int, ...], path: Path, where: str) -> tuple[int, int]:
@@ -150,15 +156,12 @@ def _frame_crop(flat: FlatModel, op: Op, shape: tuple[int, ...], path: Path, whe
     if (any(v is None for v in (begin, end, strides)) or o["ellipsis_mask"] or o["new_axis_mask"]
             or o["shrink_axis_mask"] or o["offset"] or np.any(strides != 1)):
         raise _refuse(path, f"{where} is not a slice of the window's frames")
-    def position(value: int, size: int) -> int:  # negative: from the end, as Python slices count
-        return min(max(value + size if value < 0 else value, 0), size)
-
-    kept = [(0 if o["begin_mask"] >> axis & 1 else position(int(begin[axis]), size),
-             size if o["end_mask"] >> axis & 1 else position(int(end[axis]), size)) for axis, size in enumerate(shape)]
+    kept = [(0 if o["begin_mask"] >> axis & 1 else _frame_position(int(begin[axis]), size),
+             size if o["end_mask"] >> axis & 1 else _frame_position(int(end[axis]), size))
+            for axis, size in enumerate(shape)]
     if any(kept[axis] != (0, size) for axis, size in enumerate(shape) if axis != 1) or kept[1][0] >= kept[1][1]:
         raise _refuse(path, f"{where} slices more than the window's frames")
     return kept[1][0], shape[1] - kept[1][1]
-ADD_FIELDS = MUL_FIELDS = {"activation": (0, "b", 0)}
 
 
 def rebuild_keras(path):
