@@ -176,3 +176,17 @@ def test_overview_strip_moves_the_views_and_shows_where_they_are(qtbot, open_win
     # The overview holds the whole recording: its envelope spans 60 s.
     x, _ = views.overview.envelope.getData()
     assert x[-1] > 59.0
+
+
+def test_the_overview_spans_each_clip_shorter_or_longer_than_the_last(qtbot, open_window, project_file):
+    """Found on a screenshot: after a 0.9 s clip, a 1.5 s clip's strip still ended at 0.9 s."""
+    window = open_window(project_file)
+    table = window.session.table
+    for name in ("d-noise.wav", "c-voice.wav", "b-tone.wav", "c-voice.wav"):  # 1 s, 3 s, 1.5 s, 3 s
+        clip = next(int(table.ids[r]) for r in range(len(table)) if table.paths[r].endswith(name))
+        window.clip_list.select_clip(clip)
+        qtbot.waitUntil(lambda: window.clips.loaded is not None and window.clips.loaded.clip.path.endswith(name),
+                        timeout=WAIT_MS)
+        overview = window.views.overview
+        assert overview.plot.viewRange()[0] == pytest.approx([0.0, overview.duration_s], abs=1e-3), name
+        assert overview.duration_s == pytest.approx(window.views.duration_s)

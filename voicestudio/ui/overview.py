@@ -48,8 +48,9 @@ class Overview(QObject):
 
     def show_clip(self, duration_s: float) -> None:
         self.duration_s = max(duration_s, 1e-3)
-        self.plot.setXRange(0, self.duration_s, padding=0)
+        # The limits first: the last clip's would clamp a longer clip's range to the last clip's length
         self.plot.setLimits(xMin=0, xMax=self.duration_s)
+        self.plot.setXRange(0, self.duration_s, padding=0)
         self.window.setBounds((0, self.duration_s))
         self.envelope.setData([], [])
         self.prediction.setData([], [])
