@@ -147,9 +147,13 @@ def network_recipes(paths: list[Path], config) -> list[dict]:
             recipes.append({"file": path.name, **json.loads(recipe_path(path).read_text())})
         else:
             recipes.append({"file": path.name, "built_by": "python training/experiment.py train",
-                            **{k: getattr(config, k) for k in (*RECIPE_SETTINGS, "epochs", "batch_size",
-                                                               "learning_rate")}})
+                            **fitting_settings(config)})
     return recipes
+
+
+def fitting_settings(config) -> dict:
+    """The TrainConfig settings a network fitted here was trained with."""
+    return {k: getattr(config, k) for k in (*RECIPE_SETTINGS, "epochs", "batch_size", "learning_rate")}
 
 
 def recipe_path(network: Path) -> Path:
@@ -160,8 +164,7 @@ def recipe_path(network: Path) -> Path:
 def network_recipe(config, spec, member: int, epochs_run: int) -> dict:
     """How ``--network I`` fitted its network: written beside the .keras file for the cards of what averages it."""
     return {"built_by": f"python training/experiment.py train --networks {config.networks} --network {member}",
-            **{k: getattr(config, k) for k in (*RECIPE_SETTINGS, "epochs", "batch_size", "learning_rate")},
-            "seed": config.seed + member, "epochs_run": epochs_run, "feature_spec": spec.to_dict()}
+            **fitting_settings(config), "seed": config.seed + member, "epochs_run": epochs_run, "feature_spec": spec.to_dict()}
 
 
 def main(argv=None) -> int:
